@@ -1,0 +1,100 @@
+/**
+ * Building blocks shared by provider adapters: reading `retry-after` headers, rate-limit
+ * headers, and turning a provider's status, type and code into exactly one error of the taxonomy.
+ * Adapters for other providers use the same pieces.
+ *
+ * @example
+ * ```ts
+ * import { ProviderKit } from "@effect-llm/core"
+ *
+ * const headers = new Headers({ "retry-after-ms": "1500" })
+ * ProviderKit.retryAfterMillis(headers, Date.now()) // 1500
+ * ```
+ *
+ * @since 0.1.0
+ */
+
+/**
+ * Something that can look up a header by name (a `Headers`, or a plain record).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type HeaderSource = { readonly get: (name: string) => string | null } | Record<string, string | undefined>
+
+/**
+ * Reads a header, case-insensitively for plain records.
+ *
+ * @since 0.1.0
+ * @category headers
+ */
+export const header = (headers: HeaderSource | undefined | null, name: string): string | undefined => {
+  if (headers == null) return undefined
+  if (typeof (headers as { get?: unknown }).get === "function") {
+    const value = (headers as { readonly get: (name: string) => string | null }).get(name)
+    return value === null ? undefined : value
+  }
+  const record = headers as Record<string, string | undefined>
+  const direct = record[name]
+  if (direct !== undefined) return direct
+  const lower = name.toLowerCase()
+  for (const key in record) if (key.toLowerCase() === lower) return record[key]
+  return undefined
+}
+
+/**
+ * The delay a provider asked for, in milliseconds: `retry-after-ms` first, then `retry-after` as
+ * seconds or as an HTTP date (relative to `now`). Negative or unparsable values give `undefined`.
+ *
+ * @since 0.1.0
+ * @category headers
+ */
+export const retryAfterMillis = (headers: HeaderSource | undefined | null, now: number): number | undefined => {
+  const ms = header(headers, "retry-after-ms")
+  if (ms !== undefined) {
+    const value = Number(ms)
+    if (Number.isFinite(value) && value >= 0) return value
+  }
+  const after = header(headers, "retry-after")
+  if (after === undefined) return undefined
+  const seconds = Number(after)
+  if (after.trim() !== "" && Number.isFinite(seconds)) return seconds >= 0 ? seconds * 1000 : undefined
+  const date = Date.parse(after)
+  if (Number.isNaN(date)) return undefined
+  return Math.max(0, date - now)
+}
+
+/**
+ * Parses a reset duration as providers write it: `"1s"`, `"6m0s"`, `"20ms"`, `"1h2m3.5s"`, or a
+ * number of seconds.
+ *
+ * @since 0.1.0
+ * @category headers
+ */
+export const parseResetMillis = (value: string | undefined): number | undefined => {
+  if (value === undefined) return undefined
+  const n = Number(value)
+  if (value.trim() !== "" && Number.isFinite(n)) return n * 1000
+  const re = /(\d+(?:\.\d+)?)(ms|h|m|s)/g
+  let total = 0
+  let matched = false
+  for (let m = re.exec(value); m !== null; m = re.exec(value)) {
+    matched = true
+    const amount = Number(m[1])
+    total += m[2] === "h" ? amount * 3_600_000 : m[2] === "m" ? amount * 60_000 : m[2] === "s" ? amount * 1000 : amount
+  }
+  return matched ? total : undefined
+}
+
+/**
+ * Reads a numeric header.
+ *
+ * @since 0.1.0
+ * @category headers
+ */
+export const numberHeader = (headers: HeaderSource | undefined | null, name: string): number | undefined => {
+  const value = header(headers, name)
+  if (value === undefined) return undefined
+  const n = Number(value)
+  return Number.isFinite(n) ? n : undefined
+}

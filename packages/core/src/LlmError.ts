@@ -18,6 +18,8 @@
  *
  * @since 0.1.0
  */
+import * as DateTime from "effect/DateTime"
+import * as Duration from "effect/Duration"
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
 
@@ -47,7 +49,7 @@ export class RateLimited extends Schema.TaggedError<RateLimited>("@effect-llm/co
 ) {
   override get message() {
     return `Rate limited${this.limit && this.limit !== "unknown" ? ` on ${this.limit}` : ""}${
-      this.retryAfter ? `, retry after ${this.retryAfter.toString()}` : ""
+      this.retryAfter ? `, retry after ${Duration.format(this.retryAfter)}` : ""
     }${suffix(this)}`
   }
 }
@@ -131,7 +133,7 @@ export class Timeout extends Schema.TaggedError<Timeout>("@effect-llm/core/LlmEr
   }
 ) {
   override get message() {
-    return `Timed out in phase ${this.phase} after ${this.after.toString()}${suffix(this)}`
+    return `Timed out in phase ${this.phase} after ${Duration.format(this.after)}${suffix(this)}`
   }
 }
 
@@ -304,7 +306,7 @@ export class CircuitOpen extends Schema.TaggedError<CircuitOpen>("@effect-llm/co
   { ...common, retryAt: Schema.DateTimeUtcFromNumber }
 ) {
   override get message() {
-    return `Circuit open until ${this.retryAt.toString()}${suffix(this)}`
+    return `Circuit open until ${DateTime.formatIso(this.retryAt)}${suffix(this)}`
   }
 }
 

@@ -1,0 +1,109 @@
+/**
+ * Measurement helpers for `pnpm bench`: an emulator in a child process (so the client process
+ * measures only the client), interleaved rounds, medians, and the results file.
+ */
+import { spawn } from "node:child_process"
+import * as fs from "node:fs"
+import * as path from "node:path"
+
+export interface Result {
+  readonly name: string
+  readonly value: number
+  readonly unit: string
+  readonly target: string
+  readonly pass: boolean
+}
+
+export const root = path.resolve(import.meta.dirname, "..")
+
+export interface EmulatorProcess {
+  readonly url: string
+  readonly stop: () => Promise<void>
+}
+
+/** Starts `pnpm emulator` as a child process on a free port and waits for its URL. */
+export const startEmulator = (args: ReadonlyArray<string> = []): Promise<EmulatorProcess> =>
+  new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      ["--import", "tsx", path.join(root, "packages/testing/src/bin/emulator.ts"), "--port", "0", ...args],
+      { cwd: root, stdio: ["ignore", "pipe", "inherit"] }
+    )
+    let buffer = ""
+    const timer = setTimeout(() => reject(new Error(`emulator did not start: ${buffer}`)), 30_000)
+    child.stdout.on("data", (chunk: Buffer) => {
+      buffer += chunk.toString()
+      const match = /http:\/\/127\.0\.0\.1:\d+/.exec(buffer)
+      if (match) {
+        clearTimeout(timer)
+        child.stdout.removeAllListeners("data")
+        child.stdout.resume()
+        resolve({
+          url: match[0],
+          stop: () =>
+            new Promise<void>((done) => {
+              child.once("exit", () => done())
+              child.kill("SIGTERM")
+            })
+        })
+      }
+    })
+    child.once("exit", (code) => reject(new Error(`emulator exited with ${code}: ${buffer}`)))
+  })
+
+export const median = (values: ReadonlyArray<number>): number => {
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = sorted.length >> 1
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
+}
+
+export const now = (): number => performance.now()
+
+/**
+ * Runs `a` and `b` in interleaved rounds (alternating which goes first) and returns the median of
+ * each side's per-round measurement.
+ */
+export const interleave = async (
+  rounds: number,
+  a: () => Promise<number>,
+  b: () => Promise<number>
+): Promise<{ readonly a: number; readonly b: number; readonly ratio: number }> => {
+  const as: Array<number> = []
+  const bs: Array<number> = []
+  const ratios: Array<number> = []
+  for (let round = 0; round < rounds; round++) {
+    let ra: number
+    let rb: number
+    if (round % 2 === 0) {
+      ra = await a()
+      rb = await b()
+    } else {
+      rb = await b()
+      ra = await a()
+    }
+    as.push(ra)
+    bs.push(rb)
+    ratios.push(rb / ra)
+  }
+  return { a: median(as), b: median(bs), ratio: median(ratios) }
+}
+
+export const progress = (line: string): void => {
+  process.stderr.write(`  ${line}\n`)
+}
+
+export const writeResults = (results: ReadonlyArray<Result>): string => {
+  const file = path.join(root, "bench", "results.json")
+  fs.writeFileSync(file, JSON.stringify(results, null, 2) + "\n")
+  return file
+}
+
+export const gc = (): void => {
+  const g = (globalThis as { gc?: () => void }).gc
+  if (g) {
+    g()
+    g()
+  }
+}
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))

@@ -1,0 +1,269 @@
+/**
+ * `pnpm bench`: the overhead of effect-llm against the raw SDKs, on the emulator, as ratios.
+ *
+ * The emulator runs in a child process so the measured process holds only the client. Each
+ * comparison runs the raw SDK call (an async loop) and the same call through effect-llm (inside one
+ * Effect program, as users compose them) in interleaved rounds and reports medians and the median
+ * per-round ratio. Results go to bench/results.json (name, value, unit, target, pass).
+ */
+import Anthropic from "@anthropic-ai/sdk"
+import { AnthropicClient, AnthropicLanguageModel } from "@effect-llm/anthropic"
+import { LanguageModel } from "@effect-llm/core"
+import type { GenerateRequest } from "@effect-llm/core/GenerateRequest"
+import { OpenAiClient, OpenAiLanguageModel } from "@effect-llm/openai"
+import { Effect, Layer, ManagedRuntime, Redacted, Stream } from "effect"
+import OpenAI from "openai"
+import { stacks } from "./stacks.js"
+import {
+  type EmulatorProcess,
+  gc,
+  interleave,
+  now,
+  progress,
+  type Result,
+  sleep,
+  startEmulator,
+  writeResults
+} from "./harness.js"
+
+const quick = process.argv.includes("--quick")
+const ROUNDS = quick ? 3 : 9
+const SEQ_CALLS = quick ? 50 : 200
+const CONC_CALLS = quick ? 640 : 2560
+const CONCURRENCY = 64
+
+const prompt = "Summarise the benefits of typed errors in two sentences."
+const request: GenerateRequest = { messages: [{ role: "user", content: prompt }], maxOutputTokens: 64 }
+
+interface Provider {
+  readonly name: "openai" | "anthropic"
+  readonly raw: (emulator: EmulatorProcess) => {
+    readonly generate: () => Promise<unknown>
+    readonly stream: () => Promise<unknown>
+  }
+  readonly layer: (emulator: EmulatorProcess) => Layer.Layer<LanguageModel.LanguageModel>
+}
+
+const providers: ReadonlyArray<Provider> = [
+  {
+    name: "openai",
+    raw: (emulator) => {
+      const client = new OpenAI({ apiKey: "bench-key", baseURL: `${emulator.url}/v1`, maxRetries: 0 })
+      const body = { model: "gpt-5-mini", input: [{ role: "user" as const, content: prompt }], max_output_tokens: 64 }
+      return {
+        generate: () => client.responses.create(body),
+        stream: async () => {
+          const events = await client.responses.create({ ...body, stream: true })
+          for await (const _ of events) { /* drain */ }
+        }
+      }
+    },
+    layer: (emulator) =>
+      OpenAiLanguageModel.model("gpt-5-mini").pipe(
+        Layer.provide(OpenAiClient.layer({ apiKey: Redacted.make("bench-key"), baseUrl: `${emulator.url}/v1` }))
+      )
+  },
+  {
+    name: "anthropic",
+    raw: (emulator) => {
+      const client = new Anthropic({ apiKey: "bench-key", baseURL: emulator.url, maxRetries: 0 })
+      const body = { model: "claude-haiku-4-5", messages: [{ role: "user" as const, content: prompt }], max_tokens: 64 }
+      return {
+        generate: () => client.messages.create(body),
+        stream: async () => {
+          const events = await client.messages.create({ ...body, stream: true })
+          for await (const _ of events) { /* drain */ }
+        }
+      }
+    },
+    layer: (emulator) =>
+      AnthropicLanguageModel.model("claude-haiku-4-5").pipe(
+        Layer.provide(AnthropicClient.layer({ apiKey: Redacted.make("bench-key"), baseUrl: emulator.url }))
+      )
+  }
+]
+
+const results: Array<Result> = []
+const record = (result: Result) => {
+  results.push(result)
+  progress(`${result.pass ? "ok  " : "FAIL"} ${result.name}: ${result.value.toFixed(3)} ${result.unit} (target ${result.target})`)
+}
+
+const callOf = (model: LanguageModel.Service, op: "generate" | "stream") =>
+  op === "generate"
+    ? Effect.asVoid(model.generate(request))
+    : Stream.runDrain(model.stream(request))
+
+const latencyAndThroughput = async (
+  label: string,
+  raw: () => Promise<unknown>,
+  runtime: ManagedRuntime.ManagedRuntime<never, never>,
+  call: Effect.Effect<void, unknown>,
+  targets: { readonly time: number; readonly throughput: number }
+) => {
+  // warm up both sides
+  for (let i = 0; i < 50; i++) await raw()
+  await runtime.runPromise(Effect.repeatN(call, 49))
+
+  const seq = await interleave(
+    ROUNDS,
+    async () => {
+      const start = now()
+      for (let i = 0; i < SEQ_CALLS; i++) await raw()
+      return (now() - start) / SEQ_CALLS
+    },
+    async () => {
+      const start = now()
+      await runtime.runPromise(Effect.repeatN(call, SEQ_CALLS - 1))
+      return (now() - start) / SEQ_CALLS
+    }
+  )
+  progress(`${label} c1: raw ${seq.a.toFixed(3)} ms/call, effect-llm ${seq.b.toFixed(3)} ms/call`)
+  record({
+    name: `${label} time per call at concurrency 1 (x raw SDK)`,
+    value: seq.ratio,
+    unit: "x",
+    target: `<= ${targets.time}`,
+    pass: seq.ratio <= targets.time
+  })
+
+  const conc = await interleave(
+    ROUNDS,
+    async () => {
+      const start = now()
+      let next = 0
+      const worker = async () => {
+        while (next < CONC_CALLS) {
+          next++
+          await raw()
+        }
+      }
+      await Promise.all(Array.from({ length: CONCURRENCY }, worker))
+      return CONC_CALLS / ((now() - start) / 1000)
+    },
+    async () => {
+      const start = now()
+      await runtime.runPromise(
+        Effect.forEach(Array.from({ length: CONC_CALLS }), () => call, { concurrency: CONCURRENCY, discard: true })
+      )
+      return CONC_CALLS / ((now() - start) / 1000)
+    }
+  )
+  progress(`${label} c${CONCURRENCY}: raw ${conc.a.toFixed(0)} calls/s, effect-llm ${conc.b.toFixed(0)} calls/s`)
+  record({
+    name: `${label} throughput at concurrency ${CONCURRENCY} (x raw SDK)`,
+    value: conc.ratio,
+    unit: "x",
+    target: `>= ${targets.throughput}`,
+    pass: conc.ratio >= targets.throughput
+  })
+}
+
+const memory = async (provider: Provider) => {
+  const IN_FLIGHT = quick ? 2000 : 10_000
+  const HOLD_MS = 6000
+  const emulator = await startEmulator(["--latency-ms", String(HOLD_MS)])
+  try {
+    const raw = provider.raw(emulator)
+    const runtime = ManagedRuntime.make(provider.layer(emulator))
+    const model = await runtime.runPromise(LanguageModel.LanguageModel)
+    const wave = async (launch: () => Promise<unknown>) => {
+      gc()
+      const before = process.memoryUsage().heapUsed
+      const done = launch()
+      await sleep(HOLD_MS * 0.6)
+      gc()
+      const during = process.memoryUsage().heapUsed
+      await done
+      gc()
+      const after = process.memoryUsage().heapUsed
+      return { perCall: (during - before) / IN_FLIGHT, residue: after - before }
+    }
+    const rawWave = () => wave(() => Promise.all(Array.from({ length: IN_FLIGHT }, () => raw.generate())))
+    const libWave = () =>
+      wave(() =>
+        runtime.runPromise(
+          Effect.forEach(Array.from({ length: IN_FLIGHT }), () => model.generate(request), {
+            concurrency: "unbounded",
+            discard: true
+          })
+        )
+      )
+    await rawWave() // warm-up wave: connection pools, JIT
+    await libWave()
+    const r1 = await rawWave()
+    const l1 = await libWave()
+    const l2 = await libWave()
+    const l3 = await libWave()
+    const ratio = l1.perCall / r1.perCall
+    progress(
+      `${provider.name} memory: raw ${(r1.perCall / 1024).toFixed(1)} KiB per call in flight, effect-llm ${
+        (l1.perCall / 1024).toFixed(1)
+      } KiB; residue after waves ${[l1, l2, l3].map((w) => (w.residue / 1024 / 1024).toFixed(1)).join(", ")} MiB`
+    )
+    record({
+      name: `${provider.name} heap per call in flight, ${IN_FLIGHT} at once (x raw SDK)`,
+      value: ratio,
+      unit: "x",
+      target: "<= 1.2",
+      pass: ratio <= 1.2
+    })
+    // no leak: the residue does not grow from wave to wave
+    const growth = (l3.residue - l1.residue) / 1024 / 1024
+    record({
+      name: `${provider.name} heap growth over repeated waves of ${IN_FLIGHT} calls`,
+      value: growth,
+      unit: "MiB",
+      target: "<= 2",
+      pass: growth <= 2
+    })
+    await runtime.dispose()
+  } finally {
+    await emulator.stop()
+  }
+}
+
+const main = async () => {
+  if (!(globalThis as { gc?: unknown }).gc) {
+    progress("note: run with --expose-gc for the memory measurements (pnpm bench does)")
+  }
+  const emulator = await startEmulator()
+  try {
+    for (const provider of providers) {
+      const raw = provider.raw(emulator)
+      for (const stack of stacks) {
+        if (stack.providers && !stack.providers.includes(provider.name)) continue
+        const runtime = ManagedRuntime.make(stack.layer(provider.layer(emulator)))
+        const model = await runtime.runPromise(LanguageModel.LanguageModel)
+        for (const op of ["generate", "stream"] as const) {
+          progress(`${provider.name} ${op} — ${stack.name}`)
+          await latencyAndThroughput(
+            `${provider.name} ${op} ${stack.name}`,
+            op === "generate" ? raw.generate : raw.stream,
+            runtime as ManagedRuntime.ManagedRuntime<never, never>,
+            callOf(model, op),
+            stack.targets
+          )
+        }
+        await stack.extra?.({ provider: provider.name, model, runtime, raw: raw.generate, record, request })
+        await runtime.dispose()
+      }
+    }
+  } finally {
+    await emulator.stop()
+  }
+  if ((globalThis as { gc?: unknown }).gc) {
+    for (const provider of providers) await memory(provider)
+  }
+  const file = writeResults(results)
+  const failed = results.filter((r) => !r.pass)
+  process.stdout.write(`\n${results.length} measurements written to ${file}; ${failed.length} missed their target\n`)
+  for (const r of results) {
+    process.stdout.write(`${r.pass ? "pass" : "MISS"}  ${r.name}: ${r.value.toFixed(3)} ${r.unit} (${r.target})\n`)
+  }
+}
+
+main().catch((error) => {
+  process.stderr.write(`${error instanceof Error ? error.stack : String(error)}\n`)
+  process.exit(1)
+})

@@ -68,6 +68,8 @@ export type CallEvent =
     readonly status: "hit" | "miss" | "bypass"
     readonly provider: string
     readonly model: string
+    /** For a hit: a stored answer, or a call already in flight that this one joined. */
+    readonly source?: "store" | "in-flight" | undefined
   }
   | {
     readonly _tag: "BudgetDecision"
@@ -176,8 +178,10 @@ export const describe = (event: CallEvent): string => {
       return `switching from ${event.from.provider}/${event.from.model} to ${event.to.provider}/${event.to.model} after ${event.reason}`
     case "FirstToken":
       return `first token from ${event.provider}/${event.model} after ${event.afterMillis} ms`
-    case "CacheLookup":
-      return `cache ${event.status} for ${event.provider}/${event.model}`
+    case "CacheLookup": {
+      const joined = event.source === "in-flight" ? " (in flight)" : ""
+      return `cache ${event.status}${joined} for ${event.provider}/${event.model}`
+    }
     case "BudgetDecision":
       return `budget ${event.scope}: ${event.decision} ${event.amount} ${event.unit}`
     case "ContextTruncated":

@@ -1,0 +1,220 @@
+/**
+ * The Anthropic client service: one `@anthropic-ai/sdk` client, created with `maxRetries: 0` (effect-llm
+ * owns retries), a very large SDK timeout (effect-llm owns timeouts) and the SDK's own OpenTelemetry
+ * spans turned off (effect-llm's `chat {model}` span is the one span of a call).
+ *
+ * @example
+ * ```ts
+ * import { Config, Layer } from "effect"
+ * import { AnthropicClient, AnthropicLanguageModel } from "@effect-llm/anthropic"
+ *
+ * // reads ANTHROPIC_API_KEY (and ANTHROPIC_BASE_URL when set)
+ * const Claude = AnthropicLanguageModel.model("claude-haiku-4-5").pipe(
+ *   Layer.provide(AnthropicClient.layerConfig({ apiKey: Config.redacted("ANTHROPIC_API_KEY") }))
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ */
+import Anthropic from "@anthropic-ai/sdk"
+import type { ClientOptions } from "@anthropic-ai/sdk"
+import * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
+
+/**
+ * The default base URL of the Anthropic API.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultBaseUrl = "https://api.anthropic.com"
+
+/**
+ * The SDK timeout used when none is given: one day. effect-llm's own timeout policies decide when a
+ * call has taken too long; the SDK's timer is only a last resort (and it switches off the SDK's
+ * refusal of non-streaming calls with a large `max_tokens`).
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultTimeout: Duration.Duration = Duration.days(1)
+
+/**
+ * The service: the SDK client and where it sends requests (for `server.address` / `server.port`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Service {
+  readonly client: Anthropic
+  readonly baseUrl: string
+  readonly serverAddress: string
+  readonly serverPort: number
+  /** The SDK's own request timeout, in milliseconds (reported as `Timeout` phase `total`). */
+  readonly timeoutMillis: number
+}
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export class AnthropicClient extends Context.Tag("@effect-llm/anthropic/AnthropicClient")<
+  AnthropicClient,
+  Service
+>() {}
+
+/**
+ * The configuration is unusable (an empty API key, a base URL that is not an http(s) URL, a
+ * timeout that is not positive). The API key itself is never part of the error.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class AnthropicConfigError extends Schema.TaggedError<AnthropicConfigError>(
+  "@effect-llm/anthropic/AnthropicClient/AnthropicConfigError"
+)("AnthropicConfigError", { field: Schema.String, detail: Schema.String }) {
+  override get message() {
+    return `Invalid Anthropic client configuration: ${this.field} ${this.detail}`
+  }
+}
+
+/**
+ * Options of {@link make} and {@link layer}.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  readonly apiKey: Redacted.Redacted
+  /** Defaults to `https://api.anthropic.com` (the SDK's `ANTHROPIC_BASE_URL` is not read: use `layerConfig`). */
+  readonly baseUrl?: string | undefined
+  readonly defaultHeaders?: Record<string, string> | undefined
+  /** A `fetch` implementation for the SDK (defaults to the global one). */
+  readonly fetch?: ClientOptions["fetch"] | undefined
+  /** The SDK's own request timeout. Defaults to {@link defaultTimeout}. */
+  readonly timeout?: Duration.DurationInput | undefined
+  /** The SDK's log level. Defaults to `"off"`: effect-llm reports every failure as a typed error. */
+  readonly logLevel?: ClientOptions["logLevel"] | undefined
+}
+
+const invalid = (field: string, detail: string) => Effect.fail(new AnthropicConfigError({ field, detail }))
+
+/**
+ * Builds the service, validating the options.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (options: Options): Effect.Effect<Service, AnthropicConfigError> =>
+  Effect.suspend(() => {
+    const apiKey = Redacted.value(options.apiKey)
+    if (typeof apiKey !== "string" || apiKey.trim() === "") return invalid("apiKey", "is empty")
+    if (/\s/.test(apiKey)) return invalid("apiKey", "contains whitespace")
+    const baseUrl = options.baseUrl ?? defaultBaseUrl
+    let url: URL
+    try {
+      url = new URL(baseUrl)
+    } catch {
+      return invalid("baseUrl", `is not a URL: ${JSON.stringify(baseUrl)}`)
+    }
+    if (url.protocol !== "http:" && url.protocol !== "https:") {
+      return invalid("baseUrl", `must be an http(s) URL, got ${JSON.stringify(url.protocol)}`)
+    }
+    let timeoutMillis = Duration.toMillis(defaultTimeout)
+    if (options.timeout !== undefined) {
+      const decoded = Duration.decodeUnknown(options.timeout)
+      if (Option.isNone(decoded)) return invalid("timeout", "is not a duration")
+      timeoutMillis = Duration.toMillis(decoded.value)
+      if (!(timeoutMillis > 0) || !Number.isFinite(timeoutMillis)) {
+        return invalid("timeout", "must be positive and finite")
+      }
+    }
+    // Node's timers overflow above 2^31 - 1 ms (and then fire at once).
+    timeoutMillis = Math.min(Math.ceil(timeoutMillis), 2_147_483_647)
+    const clientOptions: ClientOptions = {
+      apiKey,
+      baseURL: baseUrl,
+      maxRetries: 0,
+      timeout: timeoutMillis,
+      openTelemetry: false,
+      logLevel: options.logLevel ?? "off"
+    }
+    if (options.defaultHeaders !== undefined) clientOptions.defaultHeaders = options.defaultHeaders
+    if (options.fetch !== undefined) clientOptions.fetch = options.fetch
+    let client: Anthropic
+    try {
+      client = new Anthropic(clientOptions)
+    } catch (error) {
+      // the SDK's own checks (e.g. running in a browser); its messages never contain the key
+      return invalid("client", error instanceof Error ? error.message : String(error))
+    }
+    return Effect.succeed<Service>({
+      client,
+      baseUrl,
+      serverAddress: url.hostname,
+      serverPort: url.port !== "" ? Number(url.port) : url.protocol === "https:" ? 443 : 80,
+      timeoutMillis
+    })
+  })
+
+/**
+ * The client as a layer.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (options: Options): Layer.Layer<AnthropicClient, AnthropicConfigError> =>
+  Layer.effect(AnthropicClient, make(options))
+
+/**
+ * Options of {@link layerConfig}: each one read from a `Config`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ConfigOptions {
+  /** Defaults to `Config.redacted("ANTHROPIC_API_KEY")`. */
+  readonly apiKey?: Config.Config<Redacted.Redacted> | undefined
+  /** Defaults to `ANTHROPIC_BASE_URL` when set, else `https://api.anthropic.com`. */
+  readonly baseUrl?: Config.Config<string> | Config.Config<Option.Option<string>> | undefined
+  readonly timeout?: Config.Config<Duration.Duration> | undefined
+  readonly defaultHeaders?: Record<string, string> | undefined
+  readonly fetch?: ClientOptions["fetch"] | undefined
+  readonly logLevel?: ClientOptions["logLevel"] | undefined
+}
+
+/**
+ * The client as a layer whose API key (and optionally base URL and timeout) come from `Config`.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerConfig = (
+  options: ConfigOptions = {}
+): Layer.Layer<AnthropicClient, AnthropicConfigError | ConfigError.ConfigError> =>
+  Layer.effect(
+    AnthropicClient,
+    Effect.gen(function*() {
+      const apiKey = yield* (options.apiKey ?? Config.redacted("ANTHROPIC_API_KEY"))
+      const baseUrlValue: string | Option.Option<string> = yield* (
+        options.baseUrl ?? Config.option(Config.string("ANTHROPIC_BASE_URL"))
+      )
+      const baseUrl = typeof baseUrlValue === "string" ? baseUrlValue : Option.getOrUndefined(baseUrlValue)
+      const timeout = options.timeout === undefined ? undefined : yield* options.timeout
+      return yield* make({
+        apiKey,
+        baseUrl,
+        timeout,
+        defaultHeaders: options.defaultHeaders,
+        fetch: options.fetch,
+        logLevel: options.logLevel
+      })
+    })
+  )

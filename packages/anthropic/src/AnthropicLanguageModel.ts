@@ -1,0 +1,385 @@
+/**
+ * Anthropic models over the Messages API of the official `@anthropic-ai/sdk`.
+ *
+ * - System messages become `system`; consecutive turns of one role are merged (the API wants user
+ *   and assistant to alternate).
+ * - `max_tokens` is required by Anthropic: `maxOutputTokens`, else the `maxTokens` option, else a
+ *   per-model default (4096 for Claude 3, 8192 for Claude 3.5, 16384 otherwise).
+ * - `generate` with a `max_tokens` above 21,333 (where the SDK asks for streaming) streams under
+ *   the hood and returns one `Completion`.
+ * - `responseFormat: { type: "json", schema }` with an object schema uses the API's structured
+ *   output (`output_config.format`); without a schema, or with `structuredOutput: "prompt"`, the
+ *   JSON is asked for in the system prompt. Not sent: `seed` (Anthropic has none) and
+ *   `temperature` / `topP` (the Messages API of `@anthropic-ai/sdk` 1.x has no sampling parameters).
+ * - Every failure is one error of the taxonomy; interrupting a call aborts its HTTP request.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Layer } from "effect"
+ * import { LanguageModel } from "@effect-llm/core"
+ * import { AnthropicClient, AnthropicLanguageModel } from "@effect-llm/anthropic"
+ *
+ * const Claude = AnthropicLanguageModel.model("claude-haiku-4-5").pipe(
+ *   Layer.provide(AnthropicClient.layerConfig())
+ * )
+ *
+ * const program = LanguageModel.generate({ messages: [{ role: "user", content: "Hello!" }] }).pipe(
+ *   Effect.provide(Claude)
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ */
+import type Anthropic from "@anthropic-ai/sdk"
+import type { Completion } from "@effect-llm/core/Completion"
+import type { GenerateRequest } from "@effect-llm/core/GenerateRequest"
+import * as LanguageModel from "@effect-llm/core/LanguageModel"
+import * as LlmError from "@effect-llm/core/LlmError"
+import * as StreamEvent from "@effect-llm/core/StreamEvent"
+import * as Telemetry from "@effect-llm/core/Telemetry"
+import * as Chunk from "effect/Chunk"
+import type * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
+import { AnthropicClient } from "./AnthropicClient.js"
+import type { Service as ClientService } from "./AnthropicClient.js"
+import { fromUnknown, IncompleteStream, interrupted, UnexpectedBody } from "./internal/errors.js"
+import type { ErrorContext } from "./internal/errors.js"
+import {
+  type CallInfo,
+  fromMessage,
+  type ModelOptions,
+  type MutableCompletion,
+  streamingThreshold,
+  StreamState,
+  toParams
+} from "./internal/messages.js"
+
+/**
+ * The provider name, as in `gen_ai.provider.name`.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const provider = "anthropic"
+
+/**
+ * Options of a model.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** `max_tokens` when a request gives no `maxOutputTokens`. Defaults to a per-model value. */
+  readonly maxTokens?: number | undefined
+  /**
+   * How JSON answers with a schema are asked for: `"native"` (the default) uses the API's structured
+   * output (`output_config.format`) for object schemas; `"prompt"` describes the schema in the system
+   * prompt (for models without structured output).
+   */
+  readonly structuredOutput?: "native" | "prompt" | undefined
+}
+
+const resolveOptions = (options: Options | undefined): ModelOptions => ({
+  maxTokens: options?.maxTokens,
+  structuredOutput: options?.structuredOutput ?? "native"
+})
+
+type Mutable<A> = { -readonly [K in keyof A]: A[K] }
+
+const errorContext = (
+  client: ClientService,
+  model: string,
+  headers: Headers | undefined,
+  now: number
+): ErrorContext => ({
+  provider,
+  model,
+  requestId: headers?.get("request-id") ?? undefined,
+  now,
+  timeoutMillis: client.timeoutMillis
+})
+
+/** A refusal (`stop_reason: "refusal"`) is a `ContentFiltered` failure, not an answer. */
+const settle = (completion: Mutable<Completion>): Effect.Effect<Completion, LlmError.ProviderError> => {
+  if (completion.finishReason !== "content-filter") return Effect.succeed(completion)
+  return Effect.fail(
+    new LlmError.ContentFiltered({
+      provider: completion.provider,
+      model: completion.model,
+      ...(completion.requestId !== undefined ? { requestId: completion.requestId } : {}),
+      stage: "output",
+      ...(completion.text !== "" ? { refusal: completion.text } : {})
+    })
+  )
+}
+
+const callInfo = (client: ClientService, model: string, request: GenerateRequest): Telemetry.CallInfo => ({
+  provider,
+  model,
+  request,
+  serverAddress: client.serverAddress,
+  serverPort: client.serverPort
+})
+
+/** `generate` over the streaming endpoint, for a large `max_tokens`. */
+const collectStream = async (
+  client: ClientService,
+  params: Anthropic.MessageCreateParamsNonStreaming,
+  signal: AbortSignal,
+  state: StreamState,
+  holder: { headers: Headers | undefined }
+): Promise<Headers> => {
+  const { data, response } = await client.client.messages.create({ ...params, stream: true }, { signal })
+    .withResponse()
+  holder.headers = response.headers
+  for await (const event of data) {
+    try {
+      state.event(event)
+    } catch {
+      throw new UnexpectedBody("a stream event is not a Messages API event")
+    }
+  }
+  if (!state.stopped) throw new IncompleteStream()
+  return response.headers
+}
+
+const generateWith = (
+  client: ClientService,
+  defaultModel: string,
+  options: ModelOptions,
+  request: GenerateRequest
+): Effect.Effect<Completion, LlmError.ProviderError> => {
+  const model = request.model ?? defaultModel
+  const params = toParams(model, options, request)
+  const useStream = params.max_tokens > streamingThreshold
+  return Telemetry.traceGenerate(callInfo(client, model, request))(
+    Effect.clockWith((clock) =>
+      Effect.async<Completion, LlmError.ProviderError>((resume, signal) => {
+        const info: CallInfo = { provider, model, started: clock.unsafeCurrentTimeMillis() }
+        if (useStream) {
+          const state = new StreamState()
+          const holder: { headers: Headers | undefined } = { headers: undefined }
+          collectStream(client, params, signal, state, holder).then(
+            (headers) => resume(settle(state.completion(info, headers, clock.unsafeCurrentTimeMillis()))),
+            (error) =>
+              resume(
+                Effect.fail(
+                  fromUnknown(error, errorContext(client, model, holder.headers, clock.unsafeCurrentTimeMillis()))
+                )
+              )
+          )
+          return
+        }
+        try {
+          // `asResponse` (not `withResponse`): the headers arrive first, so a body that breaks off
+          // still fails with its request id, and the body is read without the SDK's second promise
+          client.client.messages.create(params, { signal }).asResponse().then(
+            (response) => {
+              const headers = response.headers
+              response.json().then(
+                (data: unknown) => {
+                  const now = clock.unsafeCurrentTimeMillis()
+                  let completion: MutableCompletion
+                  try {
+                    completion = fromMessage(info, data, headers, now)
+                  } catch (error) {
+                    resume(Effect.fail(fromUnknown(error, errorContext(client, model, headers, now))))
+                    return
+                  }
+                  resume(settle(completion))
+                },
+                (error) =>
+                  resume(
+                    Effect.fail(
+                      fromUnknown(error, errorContext(client, model, headers, clock.unsafeCurrentTimeMillis()))
+                    )
+                  )
+              )
+            },
+            (error) =>
+              resume(
+                Effect.fail(fromUnknown(error, errorContext(client, model, undefined, clock.unsafeCurrentTimeMillis())))
+              )
+          )
+        } catch (error) {
+          resume(
+            Effect.fail(fromUnknown(error, errorContext(client, model, undefined, clock.unsafeCurrentTimeMillis())))
+          )
+        }
+      })
+    )
+  )
+}
+
+type Pull = Effect.Effect<Option.Option<readonly [Chunk.Chunk<StreamEvent.StreamEvent>, void]>, LlmError.ProviderError>
+
+const end: Pull = Effect.succeed(Option.none())
+
+/**
+ * One streamed call: opens the request on the first pull, then reads one text delta per pull. The
+ * pulls have no canceler of their own: the stream's `release` (run on interruption, early exit and
+ * completion alike) aborts the request unless the answer is complete.
+ */
+class StreamCall {
+  readonly state = new StreamState()
+  readonly controller = new AbortController()
+  info: CallInfo
+  clock: Clock.Clock | undefined = undefined
+  iterator: AsyncIterator<Anthropic.RawMessageStreamEvent> | undefined = undefined
+  headers: Headers | undefined = undefined
+  seenToken = false
+  done = false
+  readonly pull: Pull
+  /** The first pull reads the Clock (for the attempt duration and rate-limit resets). */
+  readonly first: Pull
+
+  constructor(
+    readonly client: ClientService,
+    readonly model: string,
+    readonly params: Anthropic.MessageCreateParamsStreaming
+  ) {
+    this.info = { provider, model, started: 0 }
+    this.pull = Effect.async((resume) => {
+      if (this.done) resume(end)
+      else if (this.iterator === undefined) this.open(resume)
+      else this.next(resume)
+    })
+    this.first = Effect.clockWith((clock) => {
+      this.clock = clock
+      this.info = { provider, model, started: clock.unsafeCurrentTimeMillis() }
+      return this.pull
+    })
+  }
+
+  readonly step = (): Pull => this.clock === undefined ? this.first : this.pull
+
+  open(resume: (effect: Pull) => void) {
+    try {
+      this.client.client.messages.create(this.params, { signal: this.controller.signal }).withResponse().then(
+        (result) => {
+          this.headers = result.response.headers
+          this.iterator = result.data[Symbol.asyncIterator]()
+          this.next(resume)
+        },
+        (error) => this.fail(resume, error)
+      )
+    } catch (error) {
+      this.fail(resume, error)
+    }
+  }
+
+  next(resume: (effect: Pull) => void) {
+    this.iterator!.next().then(
+      (result) => this.onResult(resume, result),
+      (error) => this.fail(resume, error)
+    )
+  }
+
+  onResult(resume: (effect: Pull) => void, result: IteratorResult<Anthropic.RawMessageStreamEvent>) {
+    if (result.done === true) {
+      if (!this.state.stopped) return this.fail(resume, new IncompleteStream())
+      this.done = true
+      const completion = this.state.completion(this.info, this.headers!, this.clock!.unsafeCurrentTimeMillis())
+      if (completion.finishReason === "content-filter") return resume(Effect.flatMap(settle(completion), () => end))
+      return resume(Effect.succeed(Option.some([Chunk.of(StreamEvent.finish(completion)), undefined] as const)))
+    }
+    let text: string | undefined
+    try {
+      text = this.state.event(result.value)
+    } catch {
+      return this.fail(resume, new UnexpectedBody("a stream event is not a Messages API event"))
+    }
+    if (text === undefined || text === "") return this.next(resume)
+    this.seenToken = true
+    resume(Effect.succeed(Option.some([Chunk.of(StreamEvent.textDelta(text)), undefined] as const)))
+  }
+
+  fail(resume: (effect: Pull) => void, error: unknown) {
+    this.done = true
+    const underlying = fromUnknown(
+      error,
+      errorContext(this.client, this.model, this.headers, this.clock!.unsafeCurrentTimeMillis())
+    )
+    resume(Effect.fail(this.seenToken ? interrupted(underlying, this.state.text) : underlying))
+  }
+
+  /** Runs when the stream ends for any reason: aborts the request unless the answer is complete. */
+  readonly release = Effect.sync(() => {
+    if (!this.state.stopped) this.controller.abort()
+  })
+}
+
+const streamWith = (
+  client: ClientService,
+  defaultModel: string,
+  options: ModelOptions,
+  request: GenerateRequest
+): Stream.Stream<StreamEvent.StreamEvent, LlmError.ProviderError> => {
+  const model = request.model ?? defaultModel
+  const params: Anthropic.MessageCreateParamsStreaming = { ...toParams(model, options, request), stream: true }
+  return Telemetry.traceStream(callInfo(client, model, request))(
+    Stream.suspend(() => {
+      const call = new StreamCall(client, model, params)
+      return Stream.ensuring(Stream.unfoldChunkEffect(undefined, call.step), call.release)
+    })
+  )
+}
+
+/**
+ * A model over a client you already have (the `model` layer uses this once it has the client).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const fromClient = (
+  client: ClientService,
+  model: string,
+  options?: Options
+): LanguageModel.With<LlmError.ProviderError> => {
+  const resolved = resolveOptions(options)
+  return LanguageModel.make({
+    provider,
+    model,
+    generate: (request) => generateWith(client, model, resolved, request),
+    stream: (request) => streamWith(client, model, resolved, request)
+  })
+}
+
+/**
+ * A model whose calls take the client from the context. Compose policies on it, then provide the
+ * `AnthropicClient` (or use {@link model} for a layer).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (
+  model: string,
+  options?: Options
+): LanguageModel.With<LlmError.ProviderError, AnthropicClient> => {
+  const resolved = resolveOptions(options)
+  return LanguageModel.make({
+    provider,
+    model,
+    generate: (request) => Effect.flatMap(AnthropicClient, (client) => generateWith(client, model, resolved, request)),
+    stream: (request) =>
+      Stream.unwrap(Effect.map(AnthropicClient, (client) => streamWith(client, model, resolved, request)))
+  })
+}
+
+/**
+ * The `LanguageModel` layer for one Anthropic model. The client is taken once, when the layer is built.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const model = (
+  name: string,
+  options?: Options
+): Layer.Layer<LanguageModel.LanguageModel, never, AnthropicClient> =>
+  Layer.effect(
+    LanguageModel.LanguageModel,
+    Effect.map(AnthropicClient, (client): LanguageModel.Service => fromClient(client, name, options))
+  )

@@ -1,0 +1,642 @@
+/**
+ * Budgets that never overspend: per request (maximum input tokens, `maxOutputTokens` clamped to
+ * what is left, maximum USD per call), per user (the request's `user`), per feature and global,
+ * over rolling or calendar windows (day / month in a time zone), in tokens or USD.
+ *
+ * Each call reserves its worst case — the input (counted with the `Tokenizer`) plus
+ * `maxOutputTokens` at the output price — atomically in the `BudgetStore` before it starts,
+ * reconciles to the real usage when it ends, and releases the reservation on every other exit
+ * (typed failure, timeout, interruption, defect) through `acquireUseRelease` / a scope finalizer.
+ * Streams reconcile from their `Finish` usage, or from the text streamed so far when they are cut.
+ *
+ * Hard limits fail the call with `BudgetExceeded` (added to the model's error type); soft limits
+ * send one `soft-budget` alert per episode through the `AlertSink`.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Layer, Stream } from "effect"
+ * import * as Budget from "@effect-llm/core/Budget"
+ * import * as BudgetStore from "@effect-llm/core/BudgetStore"
+ * import * as LanguageModel from "@effect-llm/core/LanguageModel"
+ * import * as ModelCatalog from "@effect-llm/core/ModelCatalog"
+ * import * as Tokenizer from "@effect-llm/core/Tokenizer"
+ *
+ * declare const base: LanguageModel.With<never>
+ *
+ * const model = base.pipe(
+ *   Budget.enforce({
+ *     perRequest: { maxInputTokens: 20_000, maxUsd: 0.05 },
+ *     perUser: Budget.usd(5, Budget.daily("Europe/Paris"), { soft: 0.8 }),
+ *     global: Budget.usd(500, Budget.monthly("UTC"))
+ *   })
+ * )
+ *
+ * const program = model.generate({ messages: [{ role: "user", content: "Hi" }], user: "alice" }).pipe(
+ *   Effect.provide(Layer.mergeAll(BudgetStore.layerMemory, ModelCatalog.layer, Tokenizer.layer))
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ */
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as DateTime from "effect/DateTime"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import { dual } from "effect/Function"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
+import * as AlertSink from "./AlertSink.js"
+import * as BudgetStore from "./BudgetStore.js"
+import * as CallEvent from "./CallEvent.js"
+import type { Completion, Usage } from "./Completion.js"
+import type { GenerateRequest } from "./GenerateRequest.js"
+import * as LanguageModel from "./LanguageModel.js"
+import { BudgetExceeded } from "./LlmError.js"
+import * as ModelCatalog from "./ModelCatalog.js"
+import * as Tokenizer from "./Tokenizer.js"
+
+/**
+ * The window a budget counts over: the last `duration` (rolling), the current calendar day or month
+ * in a time zone, or all time.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Window =
+  | { readonly _tag: "Rolling"; readonly duration: Duration.Duration }
+  | { readonly _tag: "Calendar"; readonly unit: "day" | "month"; readonly timeZone: string }
+  | { readonly _tag: "Total" }
+
+/**
+ * A rolling window: spend in the last `duration`.
+ *
+ * @since 0.1.0
+ * @category windows
+ */
+export const rolling = (duration: Duration.DurationInput): Window => ({
+  _tag: "Rolling",
+  duration: Duration.decode(duration)
+})
+
+/**
+ * The current calendar day in `timeZone` (an IANA name; default `UTC`); resets at local midnight.
+ *
+ * @since 0.1.0
+ * @category windows
+ */
+export const daily = (timeZone = "UTC"): Window => ({ _tag: "Calendar", unit: "day", timeZone })
+
+/**
+ * The current calendar month in `timeZone` (default `UTC`); resets at local midnight of the 1st.
+ *
+ * @since 0.1.0
+ * @category windows
+ */
+export const monthly = (timeZone = "UTC"): Window => ({ _tag: "Calendar", unit: "month", timeZone })
+
+/**
+ * All time: never resets.
+ *
+ * @since 0.1.0
+ * @category windows
+ */
+export const total: Window = { _tag: "Total" }
+
+/**
+ * One limit: `amount` of `unit` per `window`. `soft` (a fraction of `amount`, e.g. `0.8`) sends
+ * an alert once per episode when crossed; the hard limit refuses calls.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Limit {
+  readonly unit: "tokens" | "usd"
+  readonly amount: number
+  readonly window: Window
+  readonly soft?: number | undefined
+}
+
+const toWindow = (window: Window | Duration.DurationInput): Window =>
+  typeof window === "object" && window !== null && "_tag" in window &&
+    (window._tag === "Rolling" || window._tag === "Calendar" || window._tag === "Total")
+    ? window as Window
+    : rolling(window as Duration.DurationInput)
+
+/**
+ * A limit in USD; a plain duration (`"1 day"`) is a rolling window.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const usd = (
+  amount: number,
+  window: Window | Duration.DurationInput,
+  options?: { readonly soft?: number }
+): Limit => ({ unit: "usd", amount, window: toWindow(window), soft: options?.soft })
+
+/**
+ * A limit in tokens (input plus output); a plain duration is a rolling window.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const tokens = (
+  amount: number,
+  window: Window | Duration.DurationInput,
+  options?: { readonly soft?: number }
+): Limit => ({ unit: "tokens", amount, window: toWindow(window), soft: options?.soft })
+
+/**
+ * Options of `enforce`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  readonly perRequest?: {
+    /** Refuse prompts over this many input tokens. */
+    readonly maxInputTokens?: number
+    /** Clamp every call's `maxOutputTokens` to this. */
+    readonly maxOutputTokens?: number
+    /** Refuse (or clamp the output of) calls whose worst case costs more than this. */
+    readonly maxUsd?: number
+  }
+  /** Limits per `request.user` (requests without a user are not counted here). */
+  readonly perUser?: Limit | ReadonlyArray<Limit>
+  /** Limits per `request.feature` (requests without a feature are not counted here). */
+  readonly perFeature?: Limit | ReadonlyArray<Limit>
+  /** Limits over every call through this model. */
+  readonly global?: Limit | ReadonlyArray<Limit>
+  /** Lower `maxOutputTokens` to what the budgets have left (default `true`); `false` refuses instead. */
+  readonly clampOutput?: boolean
+  /** The fewest output tokens worth calling for when clamping (default 16, or less if the request asks for less). */
+  readonly minOutputTokens?: number
+  /** The output cap when neither the request nor the catalog gives one (default 4,096). */
+  readonly defaultMaxOutputTokens?: number
+  /** Count input tokens with the provider's count-tokens endpoint (see `Tokenizer`). */
+  readonly exactCount?: boolean
+  /** How long a store keeps a reservation of a process that died (default 10 minutes). */
+  readonly reservationTtl?: Duration.DurationInput
+  /** Prices for models the catalog does not know; without it a USD budget on an unknown model dies with `UnknownModel`. */
+  readonly unpricedFallback?: ModelCatalog.Pricing
+}
+
+/**
+ * The services a budgeted model needs.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Requirements = BudgetStore.BudgetStore | ModelCatalog.ModelCatalog | Tokenizer.Tokenizer
+
+interface Rule {
+  readonly scope: "user" | "feature" | "global"
+  readonly limit: Limit
+  readonly zone: DateTime.TimeZone | undefined
+  readonly windowKey: string
+  /** The last calendar window computed (zoned date math is slow: reuse it until it ends). */
+  cached: { readonly start: number; readonly end: number; readonly window: BudgetStore.Window } | undefined
+}
+
+const windowFor = (rule: Rule, now: number): BudgetStore.Window => {
+  const cached = rule.cached
+  if (cached !== undefined && now >= cached.start && now < cached.end) return cached.window
+  const window = storeWindow(rule.limit.window, now, rule.zone)
+  if (window._tag === "Fixed") rule.cached = { start: window.start, end: window.end, window }
+  return window
+}
+
+const asArray = (limits: Limit | ReadonlyArray<Limit> | undefined): ReadonlyArray<Limit> =>
+  limits === undefined ? [] : Array.isArray(limits) ? limits as ReadonlyArray<Limit> : [limits as Limit]
+
+const windowKeyOf = (window: Window): string => {
+  switch (window._tag) {
+    case "Rolling":
+      return `rolling:${Duration.toMillis(window.duration)}`
+    case "Calendar":
+      return `${window.unit}@${window.timeZone}`
+    case "Total":
+      return "total"
+  }
+}
+
+/**
+ * The store window of a budget window at `now` (epoch millis): calendar periods are computed in the
+ * window's time zone, so a day is 23 or 25 hours long across DST changes.
+ *
+ * @since 0.1.0
+ * @category windows
+ */
+export const storeWindow = (window: Window, now: number, zone?: DateTime.TimeZone): BudgetStore.Window => {
+  switch (window._tag) {
+    case "Rolling":
+      return { _tag: "Rolling", millis: Duration.toMillis(window.duration) }
+    case "Total":
+      return { _tag: "Fixed", start: 0, end: Number.POSITIVE_INFINITY }
+    case "Calendar": {
+      const dt = DateTime.unsafeMakeZoned(now, { timeZone: zone ?? DateTime.zoneUnsafeMakeNamed(window.timeZone) })
+      const start = DateTime.startOf(dt, window.unit)
+      const end = DateTime.add(start, window.unit === "day" ? { days: 1 } : { months: 1 })
+      return { _tag: "Fixed", start: DateTime.toEpochMillis(start), end: DateTime.toEpochMillis(end) }
+    }
+  }
+}
+
+/** USD counters hold integer nano-dollars. */
+const NANO = 1_000_000_000
+
+let sequence = 0
+const instance = Math.random().toString(36).slice(2, 10)
+
+interface Plan {
+  readonly id: string
+  readonly request: GenerateRequest
+  readonly target: Tokenizer.Target
+  readonly info: ModelCatalog.ModelInfo | undefined
+  readonly inputTokens: number
+  readonly items: ReadonlyArray<{ readonly scope: string; readonly unit: "tokens" | "usd" }>
+}
+
+/**
+ * Reserves, refuses or reconciles; shared by `generate` and `stream`.
+ */
+const makeEnforcer = (options: Options) => {
+  const rules: Array<Rule> = []
+  const add = (scope: Rule["scope"], limits: Limit | ReadonlyArray<Limit> | undefined) => {
+    for (const limit of asArray(limits)) {
+      rules.push({
+        scope,
+        limit,
+        zone: limit.window._tag === "Calendar" ? DateTime.zoneUnsafeMakeNamed(limit.window.timeZone) : undefined,
+        windowKey: windowKeyOf(limit.window),
+        cached: undefined
+      })
+    }
+  }
+  add("user", options.perUser)
+  add("feature", options.perFeature)
+  add("global", options.global)
+  const perRequest = options.perRequest
+  const hasPerRequest = perRequest !== undefined &&
+    (perRequest.maxInputTokens !== undefined || perRequest.maxOutputTokens !== undefined ||
+      perRequest.maxUsd !== undefined)
+  const clamp = options.clampOutput ?? true
+  const minOutput = options.minOutputTokens ?? 16
+  const defaultMaxOutput = options.defaultMaxOutputTokens ?? 4_096
+  const ttl = Duration.toMillis(options.reservationTtl ?? Duration.minutes(10))
+  const needsUsd = perRequest?.maxUsd !== undefined || rules.some((rule) => rule.limit.unit === "usd")
+  /** Soft-limit episodes: store key -> fired. */
+  const softFired = new Map<string, boolean>()
+
+  const applicable = (request: GenerateRequest): ReadonlyArray<{ readonly rule: Rule; readonly scope: string }> => {
+    const out: Array<{ readonly rule: Rule; readonly scope: string }> = []
+    for (const rule of rules) {
+      if (rule.scope === "global") out.push({ rule, scope: "global" })
+      else if (rule.scope === "user" && request.user !== undefined) out.push({ rule, scope: `user:${request.user}` })
+      else if (rule.scope === "feature" && request.feature !== undefined) {
+        out.push({ rule, scope: `feature:${request.feature}` })
+      }
+    }
+    return out
+  }
+
+  /** Whether a request is budgeted at all (a policy with nothing to check does no work). */
+  const isActive = (request: GenerateRequest) => hasPerRequest || (rules.length > 0 && applicable(request).length > 0)
+
+  const refuse = (
+    plan: { readonly target: Tokenizer.Target },
+    scope: string,
+    unit: "tokens" | "usd",
+    limit: number,
+    spent: number,
+    requested: number
+  ) =>
+    Effect.zipRight(
+      CallEvent.emit({ _tag: "BudgetDecision", decision: "refused", scope, unit, amount: requested }),
+      Effect.fail(
+        new BudgetExceeded({
+          provider: plan.target.provider,
+          model: plan.target.model,
+          scope,
+          unit,
+          limit,
+          spent,
+          requested
+        })
+      )
+    )
+
+  const reserve = (
+    context: Context.Context<Requirements>,
+    provider: string,
+    defaultModel: string,
+    request: GenerateRequest
+  ): Effect.Effect<Plan, BudgetExceeded> =>
+    Effect.gen(function*() {
+      const store = Context.get(context, BudgetStore.BudgetStore)
+      const catalog = Context.get(context, ModelCatalog.ModelCatalog)
+      const tokenizer = Context.get(context, Tokenizer.Tokenizer)
+      const target: Tokenizer.Target = { provider, model: request.model ?? defaultModel }
+      let info = Option.getOrUndefined(catalog.find(target.provider, target.model))
+      if (info === undefined && needsUsd) {
+        if (options.unpricedFallback === undefined) {
+          return yield* Effect.die(new ModelCatalog.UnknownModel(target))
+        }
+        info = {
+          provider: target.provider,
+          model: target.model,
+          pricing: options.unpricedFallback,
+          contextWindow: Number.MAX_SAFE_INTEGER,
+          maxOutputTokens: defaultMaxOutput,
+          pricesAsOf: "1970-01-01"
+        }
+      }
+      const inputTokens = yield* tokenizer.count(
+        request,
+        target,
+        options.exactCount ? { exact: true } : undefined
+      )
+      if (perRequest?.maxInputTokens !== undefined && inputTokens > perRequest.maxInputTokens) {
+        return yield* refuse({ target }, "request", "tokens", perRequest.maxInputTokens, 0, inputTokens)
+      }
+      // USD is counted in integer nano-dollars (exact sums); reservations round up, commits to nearest
+      const inNano = info ? Math.max(info.pricing.input, info.pricing.cacheWrite ?? info.pricing.input) * 1_000 : 0
+      const outNano = info
+        ? Math.ceil(Math.max(info.pricing.output, info.pricing.reasoning ?? info.pricing.output) * 1_000)
+        : 0
+      const inputNano = Math.ceil(inputTokens * inNano)
+      let kMax = Math.min(
+        request.maxOutputTokens ?? info?.maxOutputTokens ?? defaultMaxOutput,
+        info?.maxOutputTokens ?? Number.POSITIVE_INFINITY,
+        perRequest?.maxOutputTokens ?? Number.POSITIVE_INFINITY
+      )
+      const kMinWanted = clamp ? Math.min(minOutput, kMax) : kMax
+      if (perRequest?.maxUsd !== undefined) {
+        const maxNano = Math.round(perRequest.maxUsd * NANO)
+        const fit = outNano > 0 ? Math.floor((maxNano - inputNano) / outNano) : kMax
+        if (fit < kMinWanted) {
+          return yield* refuse(
+            { target },
+            "request",
+            "usd",
+            perRequest.maxUsd,
+            0,
+            (inputNano + kMinWanted * outNano) / NANO
+          )
+        }
+        kMax = Math.min(kMax, fit)
+      }
+      const kMin = clamp ? Math.min(kMinWanted, kMax) : kMax
+      const scoped = applicable(request)
+      const now = yield* Clock.currentTimeMillis
+      const id = `${instance}-${++sequence}`
+      const items = scoped.map(({ rule, scope }): BudgetStore.Item => {
+        const usdUnit = rule.limit.unit === "usd"
+        return {
+          key: `budget:${scope}:${rule.limit.unit}:${rule.windowKey}`,
+          limit: usdUnit ? Math.round(rule.limit.amount * NANO) : rule.limit.amount,
+          window: windowFor(rule, now),
+          base: usdUnit ? inputNano : inputTokens,
+          rate: usdUnit ? outNano : 1
+        }
+      })
+      let k = kMax
+      if (items.length > 0) {
+        const result = yield* store.reserve({ id, now, expiresAt: now + ttl, kMin, kMax, items })
+        if (result._tag === "Refused") {
+          const { rule, scope } = scoped[result.index]!
+          const scale = rule.limit.unit === "usd" ? NANO : 1
+          return yield* refuse(
+            { target },
+            scope,
+            rule.limit.unit,
+            rule.limit.amount,
+            result.used / scale,
+            result.requested / scale
+          )
+        }
+        k = result.k
+        const listening = yield* CallEvent.isListening
+        for (let i = 0; i < items.length; i++) {
+          const { rule, scope } = scoped[i]!
+          const item = items[i]!
+          const amount = (item.base + k * item.rate) / (rule.limit.unit === "usd" ? NANO : 1)
+          if (listening) {
+            yield* CallEvent.emit({
+              _tag: "BudgetDecision",
+              decision: "reserved",
+              scope,
+              unit: rule.limit.unit,
+              amount
+            })
+          }
+          if (rule.limit.soft !== undefined) {
+            const threshold = rule.limit.amount * rule.limit.soft
+            const level = result.levels[i]! / (rule.limit.unit === "usd" ? NANO : 1)
+            const fired = softFired.get(item.key) === true
+            if (level >= threshold && !fired) {
+              softFired.set(item.key, true)
+              yield* CallEvent.emit({
+                _tag: "BudgetDecision",
+                decision: "soft-limit",
+                scope,
+                unit: rule.limit.unit,
+                amount: level
+              })
+              yield* AlertSink.send({
+                kind: "soft-budget",
+                key: scope,
+                severity: "warning",
+                message: `Budget ${scope} passed its soft limit: ${format(level, rule.limit.unit)} of ${
+                  format(rule.limit.amount, rule.limit.unit)
+                } (${windowKeyOf(rule.limit.window)})`,
+                value: level,
+                threshold,
+                at: now
+              })
+            } else if (level < threshold && fired) {
+              softFired.set(item.key, false)
+            }
+          }
+        }
+      }
+      return {
+        id,
+        request: k === request.maxOutputTokens ? request : { ...request, maxOutputTokens: k },
+        target,
+        info,
+        inputTokens,
+        items: scoped.map(({ rule, scope }) => ({ scope, unit: rule.limit.unit }))
+      }
+    })
+
+  const commitUsage = (
+    context: Context.Context<Requirements>,
+    plan: Plan,
+    usage: Usage,
+    completion: Completion | undefined
+  ): Effect.Effect<void> => {
+    if (plan.items.length === 0) return Effect.void
+    const store = Context.get(context, BudgetStore.BudgetStore)
+    const catalog = Context.get(context, ModelCatalog.ModelCatalog)
+    const served = completion === undefined
+      ? undefined
+      : Option.getOrUndefined(ModelCatalog.findFor(catalog, completion))
+    const info = served ?? plan.info
+    const usdAmount = info === undefined ? 0 : ModelCatalog.cost(usage, info)
+    const tokenAmount = usage.inputTokens + usage.outputTokens
+    const amounts = plan.items.map((item) => item.unit === "usd" ? Math.round(usdAmount * NANO) : tokenAmount)
+    return Effect.flatMap(Clock.currentTimeMillis, (now) =>
+      Effect.zipRight(
+        store.commit(plan.id, now, amounts),
+        Effect.flatMap(CallEvent.isListening, (listening) =>
+          listening
+            ? Effect.forEach(plan.items, (item, i) =>
+              CallEvent.emit({
+                _tag: "BudgetDecision",
+                decision: "reconciled",
+                scope: item.scope,
+                unit: item.unit,
+                amount: item.unit === "usd" ? usdAmount : tokenAmount
+              }), { discard: true })
+            : Effect.void)
+      ))
+  }
+
+  const release = (context: Context.Context<Requirements>, plan: Plan): Effect.Effect<void> => {
+    if (plan.items.length === 0) return Effect.void
+    return Effect.zipRight(
+      Context.get(context, BudgetStore.BudgetStore).release(plan.id),
+      Effect.flatMap(CallEvent.isListening, (listening) =>
+        listening
+          ? Effect.forEach(plan.items, (item) =>
+            CallEvent.emit({
+              _tag: "BudgetDecision",
+              decision: "released",
+              scope: item.scope,
+              unit: item.unit,
+              amount: 0
+            }), {
+            discard: true
+          })
+          : Effect.void)
+    )
+  }
+
+  return { isActive, reserve, commitUsage, release }
+}
+
+const format = (amount: number, unit: "tokens" | "usd") =>
+  unit === "usd" ? `$${amount.toFixed(4)}` : `${Math.round(amount)} tokens`
+
+const apply = <E, R>(self: LanguageModel.With<E, R>, options: Options) => {
+  const enforcer = makeEnforcer(options)
+  return LanguageModel.transform(self, {
+    generate: (generate) => (request) => {
+      if (!enforcer.isActive(request)) return generate(request)
+      return Effect.flatMap(Effect.context<Requirements>(), (context) =>
+        Effect.acquireUseRelease(
+          enforcer.reserve(context, self.provider, self.model, request),
+          (plan) => generate(plan.request),
+          (plan, exit) =>
+            Exit.isSuccess(exit)
+              ? enforcer.commitUsage(context, plan, exit.value.usage, exit.value)
+              : enforcer.release(context, plan)
+        ))
+    },
+    stream: (stream) => (request) => {
+      if (!enforcer.isActive(request)) return stream(request)
+      return Stream.unwrapScoped(
+        Effect.gen(function*() {
+          const context = yield* Effect.context<Requirements>()
+          const seen: { finish: Completion | undefined; text: string } = { finish: undefined, text: "" }
+          const plan = yield* Effect.acquireRelease(
+            enforcer.reserve(context, self.provider, self.model, request),
+            (plan) => {
+              if (seen.finish !== undefined) return enforcer.commitUsage(context, plan, seen.finish.usage, seen.finish)
+              if (seen.text.length === 0) return enforcer.release(context, plan)
+              // cut after some output: the provider bills what it sent; count it
+              return Effect.flatMap(
+                Context.get(context, Tokenizer.Tokenizer).countText(seen.text, plan.target),
+                (outputTokens) =>
+                  enforcer.commitUsage(context, plan, {
+                    inputTokens: plan.inputTokens,
+                    cachedInputTokens: 0,
+                    cacheWriteInputTokens: 0,
+                    outputTokens,
+                    reasoningTokens: 0
+                  }, undefined)
+              )
+            }
+          )
+          return Stream.map(stream(plan.request), (event) => {
+            if (event._tag === "TextDelta") seen.text += event.text
+            else seen.finish = event.completion
+            return event
+          })
+        })
+      )
+    }
+  })
+}
+
+/**
+ * Enforces budgets on a model: adds `BudgetExceeded` to its errors and the budget's services
+ * (`BudgetStore`, `ModelCatalog`, `Tokenizer`) to its requirements.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const enforce: {
+  (options: Options): <E, R>(self: LanguageModel.With<E, R>) => LanguageModel.With<E | BudgetExceeded, R | Requirements>
+  <E, R>(self: LanguageModel.With<E, R>, options: Options): LanguageModel.With<E | BudgetExceeded, R | Requirements>
+} = dual(2, <E, R>(self: LanguageModel.With<E, R>, options: Options) => apply(self, options))
+
+/**
+ * `enforce` for code that works through the `LanguageModel` tag: wraps the model below it.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (
+  options: Options
+): Layer.Layer<LanguageModel.LanguageModel, never, LanguageModel.LanguageModel | Requirements> =>
+  Layer.effect(
+    LanguageModel.LanguageModel,
+    Effect.gen(function*() {
+      const context = yield* Effect.context<Requirements>()
+      const model = yield* LanguageModel.LanguageModel
+      return LanguageModel.provideContext(enforce(model, options), context)
+    })
+  )
+
+/**
+ * A counter's spend and reservations in its current window, e.g. for a "budget left" display.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const status = (
+  scope: string,
+  limit: Limit
+): Effect.Effect<
+  BudgetStore.Status & { readonly limit: number; readonly remaining: number },
+  never,
+  BudgetStore.BudgetStore
+> =>
+  Effect.gen(function*() {
+    const store = yield* BudgetStore.BudgetStore
+    const now = yield* Clock.currentTimeMillis
+    const s = yield* store.status(
+      `budget:${scope}:${limit.unit}:${windowKeyOf(limit.window)}`,
+      storeWindow(limit.window, now),
+      now
+    )
+    const scale = limit.unit === "usd" ? NANO : 1
+    const spent = s.spent / scale
+    const reserved = s.reserved / scale
+    return { spent, reserved, limit: limit.amount, remaining: Math.max(0, limit.amount - spent - reserved) }
+  })

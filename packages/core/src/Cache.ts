@@ -1,0 +1,430 @@
+/**
+ * Response caching: an answer to a request that is meant to repeat is stored under a canonical key
+ * (see `CacheKey`) in a `CacheStore`, and served again without calling the model.
+ *
+ * - What is cached: by default only calls meant to repeat (`temperature: 0`, or a `seed`); `when`
+ *   changes that globally (`"always"`, or a predicate over the request). Never an error, never a
+ *   stream that did not finish, never a filtered answer (`content-filter`, `other`), and answers cut
+ *   by `length` only with `cacheTruncated: true`.
+ * - Single-flight: concurrent identical calls make one upstream call. Followers get the leader's
+ *   answer or its typed failure; a follower that is interrupted leaves the others waiting; when
+ *   every caller is gone the upstream call is interrupted.
+ * - Streams: a finished stream is stored with its chunks and replayed as the same chunks
+ *   (`replayPacing: true` replays the original timing). A caller arriving while the first one is
+ *   still streaming gets what has arrived so far, then the live chunks.
+ * - Per call (`request.cache`): `mode: "bypass"` (neither read nor write), `mode: "refresh"` (skip
+ *   the read, store the fresh answer), `ttl`, `namespace`, `scope: "user"` (share answers only
+ *   between calls of the same `user`; a call without a user is then not cached).
+ * - Reporting: `Completion.cache` is `hit` (no upstream call was made for this caller: a stored
+ *   answer or a call in flight it joined), `miss` (this caller paid for the upstream call) or
+ *   `bypass` (the cache did not apply). A hit keeps the original `usage` and `costUsd`, which are
+ *   then what the hit saved: spend accounting counts a hit as zero. Every call emits a
+ *   `CacheLookup` call event, and the counters {@link hits}, {@link misses}, {@link bypasses} and
+ *   {@link savedUsd} give the hit rate ({@link hitRate}).
+ *
+ * A store that fails is treated as empty (a failed read is a miss, a failed write is dropped), so
+ * the model's error type does not change.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Layer } from "effect"
+ * import { LanguageModel, type LlmError } from "@effect-llm/core"
+ * import * as Cache from "@effect-llm/core/Cache"
+ * import * as CacheStore from "@effect-llm/core/CacheStore"
+ *
+ * declare const base: LanguageModel.With<LlmError.ProviderError>
+ *
+ * // as a combinator: the model now requires a CacheStore
+ * const cached = base.pipe(Cache.withCache({ ttl: "1 hour" }))
+ *
+ * const program = Effect.gen(function*() {
+ *   const request = { messages: [{ role: "user" as const, content: "What is Effect?" }], temperature: 0 }
+ *   const first = yield* cached.generate(request) // cache: "miss"
+ *   const second = yield* cached.generate(request) // cache: "hit", no upstream call
+ *   return [first.cache, second.cache]
+ * }).pipe(Effect.provide(CacheStore.layerMemory({ maxEntries: 10_000 })))
+ * ```
+ *
+ * @since 0.1.0
+ */
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import { dual } from "effect/Function"
+import * as Layer from "effect/Layer"
+import * as Metric from "effect/Metric"
+import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
+import * as CacheKey from "./CacheKey.js"
+import { CacheStore } from "./CacheStore.js"
+import type * as CacheStoreNs from "./CacheStore.js"
+import * as CallEvent from "./CallEvent.js"
+import type { CacheStatus, Completion } from "./Completion.js"
+import type { GenerateRequest } from "./GenerateRequest.js"
+import * as flight from "./internal/cacheFlight.js"
+import * as LanguageModel from "./LanguageModel.js"
+import * as StreamEvent from "./StreamEvent.js"
+
+/**
+ * Options of the cache policy.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** How long an answer is kept (default 1 hour); a request's `cache.ttl` wins. */
+  readonly ttl?: Duration.DurationInput
+  /**
+   * Which calls are cached: `"deterministic"` (default: `temperature: 0` or a `seed`), `"always"`,
+   * or a predicate. A request with `cache.mode: "bypass"` is never cached.
+   */
+  readonly when?: "deterministic" | "always" | ((request: GenerateRequest) => boolean)
+  /** Also cache answers cut by `maxOutputTokens` (`finishReason: "length"`). Default `false`. */
+  readonly cacheTruncated?: boolean
+  /** The default namespace (part of the key); a request's `cache.namespace` wins. */
+  readonly namespace?: string
+  /** The default scope; a request's `cache.scope` wins. Default `"global"`. */
+  readonly scope?: CacheKey.Scope
+  /** Replay cached streams with the pacing they were produced with (through `Clock`). Default `false`. */
+  readonly replayPacing?: boolean
+}
+
+/**
+ * Whether a request is meant to repeat: `temperature: 0` or a `seed`.
+ *
+ * @since 0.1.0
+ * @category predicates
+ */
+export const isDeterministic = (request: GenerateRequest): boolean =>
+  request.temperature === 0 || request.seed !== undefined
+
+/**
+ * Cache hits (stored answers and calls in flight that were joined).
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const hits: Metric.Metric.Counter<number> = Metric.counter("effect_llm.cache.hits", {
+  description: "Calls answered by the cache (stored answers and joined calls in flight)",
+  incremental: true
+})
+
+/**
+ * Cache misses (upstream calls made by the cache).
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const misses: Metric.Metric.Counter<number> = Metric.counter("effect_llm.cache.misses", {
+  description: "Cacheable calls that went upstream",
+  incremental: true
+})
+
+/**
+ * Calls the cache did not apply to (not meant to repeat, bypassed, or user scope without a user).
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const bypasses: Metric.Metric.Counter<number> = Metric.counter("effect_llm.cache.bypasses", {
+  description: "Calls the cache did not apply to",
+  incremental: true
+})
+
+/**
+ * The USD that hits saved (the `costUsd` of the answers they reused, when priced).
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const savedUsd: Metric.Metric.Counter<number> = Metric.counter("effect_llm.cache.saved_usd", {
+  description: "USD not spent thanks to cache hits",
+  incremental: true
+})
+
+/**
+ * The hit rate so far in this process: hits / (hits + misses), 0 before any lookup.
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const hitRate: Effect.Effect<number> = Effect.map(
+  Effect.zip(Metric.value(hits), Metric.value(misses)),
+  ([h, m]) => h.count + m.count === 0 ? 0 : h.count / (h.count + m.count)
+)
+
+const noTags: ReadonlyArray<never> = []
+
+const withStatus = (completion: Completion, status: CacheStatus): Completion =>
+  status === "hit" ? { ...completion, cache: status, attempts: [] } : { ...completion, cache: status }
+
+// a call the cache did not apply to keeps the status an inner cache gave it
+const bypassed = (completion: Completion): Completion =>
+  completion.cache === undefined ? { ...completion, cache: "bypass" } : completion
+
+const stripStatus = (completion: Completion): Completion => {
+  if (completion.cache === undefined) return completion
+  const { cache: _, ...rest } = completion
+  return rest
+}
+
+const defaultTtl = Duration.hours(1)
+
+const apply = <E, R, RS>(
+  self: LanguageModel.With<E, R>,
+  options: Options | undefined,
+  getStore: Effect.Effect<CacheStoreNs.Service, never, RS>
+): LanguageModel.With<E, R | RS> => {
+  const provider = self.provider
+  const when = options?.when ?? "deterministic"
+  const predicate = when === "deterministic" ? isDeterministic : when === "always" ? () => true : when
+  const cacheTruncated = options?.cacheTruncated ?? false
+  const replayPacing = options?.replayPacing ?? false
+  const ttl = options?.ttl === undefined ? defaultTtl : Duration.decode(options.ttl)
+  const keyOptions: CacheKey.Options = { scope: options?.scope, namespace: options?.namespace }
+  const registry: flight.Registry<E> = new Map()
+
+  const applies = (request: GenerateRequest): boolean => {
+    if (request.cache?.mode === "bypass") return false
+    if (!predicate(request)) return false
+    return request.user !== undefined || CacheKey.scopeOf(request, keyOptions) === "global"
+  }
+
+  const cacheable = (completion: Completion): boolean =>
+    completion.finishReason === "stop" || completion.finishReason === "tool-calls" ||
+    (cacheTruncated && completion.finishReason === "length")
+
+  const report = (request: GenerateRequest, status: CacheStatus, source?: "store" | "in-flight") =>
+    Effect.suspend(() => {
+      if (status === "hit") hits.unsafeUpdate(1, noTags)
+      else if (status === "miss") misses.unsafeUpdate(1, noTags)
+      else bypasses.unsafeUpdate(1, noTags)
+      return CallEvent.emit({
+        _tag: "CacheLookup",
+        status,
+        provider,
+        model: request.model ?? self.model,
+        ...(source !== undefined ? { source } : {})
+      })
+    })
+
+  const hit = (entry: CacheStoreNs.Entry): Completion => {
+    if (entry.completion.costUsd !== undefined && entry.completion.costUsd > 0) {
+      savedUsd.unsafeUpdate(entry.completion.costUsd, noTags)
+    }
+    return withStatus(entry.completion, "hit")
+  }
+
+  const lookup = (store: CacheStoreNs.Service, key: string): Effect.Effect<Option.Option<CacheStoreNs.Entry>> =>
+    Effect.catchAll(store.get(key), (error) =>
+      Effect.as(
+        Effect.logWarning("effect-llm cache: read failed, treated as a miss", error.message),
+        Option.none()
+      ))
+
+  const after = (store: CacheStoreNs.Service, request: GenerateRequest) =>
+  (
+    current: flight.Flight<E>,
+    exit: Exit.Exit<Completion | undefined, E>
+  ): Effect.Effect<void> => {
+    if (Exit.isFailure(exit) || exit.value === undefined || !cacheable(exit.value)) return Effect.void
+    const completion = exit.value
+    return Effect.clockWith((clock) => {
+      const entry: CacheStoreNs.Entry = current.kind === "stream"
+        ? {
+          completion: stripStatus(completion),
+          chunks: current.chunks,
+          delays: current.delays,
+          storedAt: clock.unsafeCurrentTimeMillis()
+        }
+        : { completion: stripStatus(completion), storedAt: clock.unsafeCurrentTimeMillis() }
+      const entryTtl = request.cache?.ttl ?? ttl
+      return Effect.catchAll(
+        store.set(current.key, entry, entryTtl),
+        (error) => Effect.logWarning("effect-llm cache: write failed", error.message)
+      )
+    })
+  }
+
+  const runGenerate =
+    (generate: (request: GenerateRequest) => Effect.Effect<Completion, E, R>) =>
+    (request: GenerateRequest) =>
+    (_: flight.Flight<E>): Effect.Effect<Completion | undefined, E, R> => generate(request)
+
+  const runStream =
+    (stream: (request: GenerateRequest) => Stream.Stream<StreamEvent.StreamEvent, E, R>) =>
+    (request: GenerateRequest) =>
+    (current: flight.Flight<E>): Effect.Effect<Completion | undefined, E, R> =>
+      Effect.clockWith((clock) => {
+        let last = clock.unsafeCurrentTimeMillis()
+        let completion: Completion | undefined
+        return Effect.map(
+          Stream.runForEachChunk(stream(request), (chunk) =>
+            Effect.sync(() => {
+              let pushed = false
+              for (const event of chunk) {
+                if (completion !== undefined) break
+                if (event._tag === "TextDelta") {
+                  const now = clock.unsafeCurrentTimeMillis()
+                  current.chunks.push(event.text)
+                  current.delays.push(now - last)
+                  last = now
+                  pushed = true
+                } else {
+                  completion = event.completion
+                }
+              }
+              if (pushed) flight.notify(current)
+            })),
+          () => completion
+        )
+      })
+
+  // joins the flight for `key` or starts one (uninterruptible; the caller registers the leave)
+  const acquire = (
+    store: CacheStoreNs.Service,
+    request: GenerateRequest,
+    key: string,
+    kind: "generate" | "stream",
+    run: (current: flight.Flight<E>) => Effect.Effect<Completion | undefined, E, R>
+  ): Effect.Effect<{ readonly flight: flight.Flight<E>; readonly waiter: flight.Waiter }, never, R> =>
+    Effect.suspend(() => {
+      const existing = registry.get(key)
+      if (existing !== undefined) {
+        const waiter = flight.join(existing)
+        return Effect.as(report(request, "hit", "in-flight"), { flight: existing, waiter })
+      }
+      return Effect.zipLeft(flight.start(registry, key, kind, run, after(store, request)), report(request, "miss"))
+    })
+
+  const replay = (entry: CacheStoreNs.Entry, completion: Completion): Stream.Stream<StreamEvent.StreamEvent> => {
+    const texts = entry.chunks ?? (entry.completion.text.length > 0 ? [entry.completion.text] : [])
+    const last = StreamEvent.finish(completion)
+    const delays = entry.delays
+    if (!replayPacing || delays === undefined || entry.chunks === undefined) {
+      const events: Array<StreamEvent.StreamEvent> = texts.map(StreamEvent.textDelta)
+      events.push(last)
+      return Stream.fromIterable(events)
+    }
+    if (texts.length === 0) return Stream.succeed(last)
+    const paced = Stream.mapEffect(Stream.range(0, texts.length - 1), (i) => {
+      const delta = StreamEvent.textDelta(texts[i]!)
+      const delay = delays[i] ?? 0
+      return delay > 0 ? Effect.as(Effect.sleep(delay), delta) : Effect.succeed(delta)
+    })
+    return Stream.concat(paced, Stream.succeed(last))
+  }
+
+  return LanguageModel.transform(self, {
+    generate: (generate) => {
+      const run = runGenerate(generate)
+      return (request) => {
+        if (!applies(request)) {
+          return Effect.zipRight(
+            report(request, "bypass"),
+            Effect.map(generate(request), bypassed)
+          )
+        }
+        return Effect.flatMap(getStore, (store) => {
+          const key = CacheKey.make(self, request, keyOptions)
+          const shared = Effect.uninterruptibleMask((restore) =>
+            Effect.flatMap(
+              acquire(store, request, key, "generate", run(request)),
+              ({ flight: current, waiter }) =>
+                Effect.map(
+                  flight.awaitCompletion(registry, current, waiter, restore),
+                  (completion) => withStatus(completion, flight.statusOf(current, waiter))
+                )
+            )
+          )
+          if (request.cache?.mode === "refresh" || registry.has(key)) return shared
+          return Effect.flatMap(lookup(store, key), (found) => {
+            if (Option.isNone(found)) return shared
+            return Effect.as(report(request, "hit", "store"), hit(found.value))
+          })
+        })
+      }
+    },
+    stream: (stream) => {
+      const run = runStream(stream)
+      return (request) => {
+        if (!applies(request)) {
+          return Stream.unwrap(Effect.as(
+            report(request, "bypass"),
+            Stream.map(
+              stream(request),
+              (event) => event._tag === "Finish" ? StreamEvent.finish(bypassed(event.completion)) : event
+            )
+          ))
+        }
+        return Stream.unwrapScoped(Effect.flatMap(getStore, (store) => {
+          const key = CacheKey.make(self, request, keyOptions)
+          const shared = Effect.map(
+            Effect.acquireRelease(
+              acquire(store, request, key, "stream", run(request)),
+              ({ flight: current, waiter }) => flight.leave(registry, current, waiter)
+            ),
+            ({ flight: current, waiter }) =>
+              flight.read(current, (completion) => withStatus(completion, flight.statusOf(current, waiter)))
+          )
+          if (request.cache?.mode === "refresh" || registry.has(key)) return shared
+          return Effect.flatMap(lookup(store, key), (found) => {
+            if (Option.isNone(found)) return shared
+            return Effect.as(report(request, "hit", "store"), replay(found.value, hit(found.value)))
+          })
+        }))
+      }
+    }
+  })
+}
+
+/**
+ * Caches a model's answers in the `CacheStore` in context. Keeps the model's error type; adds
+ * `CacheStore` to its requirements.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const withCache: {
+  (options?: Options): <E, R>(self: LanguageModel.With<E, R>) => LanguageModel.With<E, R | CacheStore>
+  <E, R>(self: LanguageModel.With<E, R>, options?: Options): LanguageModel.With<E, R | CacheStore>
+} = dual(
+  (args) => LanguageModel.isLanguageModel(args[0]),
+  <E, R>(self: LanguageModel.With<E, R>, options?: Options): LanguageModel.With<E, R | CacheStore> =>
+    apply(self, options, CacheStore)
+)
+
+/**
+ * Caches a model's answers in a given store (no `CacheStore` requirement).
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const withStore: {
+  (store: CacheStoreNs.Service, options?: Options): <E, R>(self: LanguageModel.With<E, R>) => LanguageModel.With<E, R>
+  <E, R>(self: LanguageModel.With<E, R>, store: CacheStoreNs.Service, options?: Options): LanguageModel.With<E, R>
+} = dual(
+  (args) => LanguageModel.isLanguageModel(args[0]),
+  <E, R>(self: LanguageModel.With<E, R>, store: CacheStoreNs.Service, options?: Options): LanguageModel.With<E, R> =>
+    apply(self, options, Effect.succeed(store))
+)
+
+/**
+ * The cache as a layer around the `LanguageModel` below it, using the `CacheStore` of the layer's
+ * context.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (
+  options?: Options
+): Layer.Layer<LanguageModel.LanguageModel, never, LanguageModel.LanguageModel | CacheStore> =>
+  Layer.effect(
+    LanguageModel.LanguageModel,
+    Effect.map(
+      Effect.context<LanguageModel.LanguageModel | CacheStore>(),
+      (context): LanguageModel.Service =>
+        withStore(Context.get(context, LanguageModel.LanguageModel), Context.get(context, CacheStore), options)
+    )
+  )

@@ -1,0 +1,228 @@
+/**
+ * A circuit breaker per provider and model: closed (calls go through and are counted), open (calls
+ * fail at once with `CircuitOpen` without reaching the provider, so a fallback skips the model),
+ * half-open after a cooldown (a limited number of probe calls; all succeeding closes it, one
+ * failing opens it again). It opens when the share of provider-side failures
+ * (`LlmError.isProviderSide`) over a sliding window reaches a threshold with a minimum number of
+ * calls. Caller-side errors (`InvalidRequest`, `ContentFiltered`, ...) count as answers.
+ *
+ * State lives behind the `BreakerStore` tag, so instances can share it; every change emits a
+ * `CircuitStateChanged` call event.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { LanguageModel, type LlmError } from "@effect-llm/core"
+ * import * as BreakerStore from "@effect-llm/core/BreakerStore"
+ * import * as CircuitBreaker from "@effect-llm/core/CircuitBreaker"
+ *
+ * declare const base: LanguageModel.With<LlmError.ProviderError>
+ *
+ * const model = base.pipe(CircuitBreaker.withBreaker({ failureRateThreshold: 0.5, cooldown: "30 seconds" }))
+ * const program = model.generate({ messages: [{ role: "user", content: "Hi" }] }).pipe(
+ *   Effect.provide(BreakerStore.layerMemory)
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ */
+import * as Cause from "effect/Cause"
+import * as DateTime from "effect/DateTime"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import type * as Exit from "effect/Exit"
+import { dual } from "effect/Function"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
+import * as BreakerStore from "./BreakerStore.js"
+import * as CallEvent from "./CallEvent.js"
+import * as internal from "./internal/resilienceTrail.js"
+import * as LanguageModel from "./LanguageModel.js"
+import * as LlmError from "./LlmError.js"
+
+/**
+ * Options of a breaker. Every field is optional; the defaults are `BreakerStore.defaultConfig`'s.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** Opens at this share of failures in the window. Default 0.5. */
+  readonly failureRateThreshold?: number
+  /** ... with at least this many calls in the window. Default 10. */
+  readonly minimumCalls?: number
+  /** The sliding window. Default 60 s. */
+  readonly window?: Duration.DurationInput
+  /** Open for this long before probes. Default 30 s. */
+  readonly cooldown?: Duration.DurationInput
+  /** Probe calls let through when half-open. Default 1. */
+  readonly halfOpenProbes?: number
+  /** Which errors count as failures. Default: provider-side errors except `CircuitOpen`. */
+  readonly isFailure?: (error: LlmError.LlmError) => boolean
+}
+
+/**
+ * The default: provider-side errors count, except a `CircuitOpen` from a breaker further down.
+ *
+ * @since 0.1.0
+ * @category classification
+ */
+export const defaultIsFailure = (error: LlmError.LlmError): boolean =>
+  error._tag !== "CircuitOpen" && LlmError.isProviderSide(error)
+
+/**
+ * The store configuration of some options.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const config = (options?: Options): BreakerStore.Config => ({
+  failureRateThreshold: options?.failureRateThreshold ?? BreakerStore.defaultConfig.failureRateThreshold,
+  minimumCalls: options?.minimumCalls ?? BreakerStore.defaultConfig.minimumCalls,
+  windowMillis: options?.window === undefined
+    ? BreakerStore.defaultConfig.windowMillis
+    : Duration.toMillis(options.window),
+  cooldownMillis: options?.cooldown === undefined
+    ? BreakerStore.defaultConfig.cooldownMillis
+    : Duration.toMillis(options.cooldown),
+  halfOpenProbes: options?.halfOpenProbes ?? BreakerStore.defaultConfig.halfOpenProbes
+})
+
+/**
+ * The key of a breaker: `provider/model`.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const key = (provider: string, model: string): string => `${provider}/${model}`
+
+/**
+ * Puts a circuit breaker in front of a model's calls. Adds `CircuitOpen` to the errors and
+ * `BreakerStore` to the requirements.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const withBreaker: {
+  (
+    options?: Options
+  ): <E, R>(
+    self: LanguageModel.With<E, R>
+  ) => LanguageModel.With<E | LlmError.CircuitOpen, R | BreakerStore.BreakerStore>
+  <E, R>(
+    self: LanguageModel.With<E, R>,
+    options?: Options
+  ): LanguageModel.With<E | LlmError.CircuitOpen, R | BreakerStore.BreakerStore>
+} = dual(
+  (args) => LanguageModel.isLanguageModel(args[0]),
+  <E, R>(
+    self: LanguageModel.With<E, R>,
+    options?: Options
+  ): LanguageModel.With<E | LlmError.CircuitOpen, R | BreakerStore.BreakerStore> =>
+    withStore(self, BreakerStore.BreakerStore, options)
+)
+
+/**
+ * {@link withBreaker} with the store taken from `store` (e.g. the one in context, or a default one).
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const withStore = <E, R, RS>(
+  self: LanguageModel.With<E, R>,
+  store: Effect.Effect<BreakerStore.Service, never, RS>,
+  options?: Options
+): LanguageModel.With<E | LlmError.CircuitOpen, R | RS> => {
+  const cfg = config(options)
+  const isFailure = options?.isFailure ?? defaultIsFailure
+  const provider = self.provider
+  const outcomeOf = (exit: Exit.Exit<unknown, unknown>): BreakerStore.Outcome => {
+    if (exit._tag === "Success") return "success"
+    const failure = Cause.failureOption(exit.cause)
+    if (Option.isSome(failure)) {
+      const error = failure.value
+      return internal.isTaggedError(error) && !isFailure(error) ? "success" : "failure"
+    }
+    return Cause.isInterruptedOnly(exit.cause) ? "cancelled" : "failure"
+  }
+  const changed = (model: string, transition: BreakerStore.Transition | undefined) =>
+    transition === undefined
+      ? Effect.void
+      : CallEvent.emit({ _tag: "CircuitStateChanged", provider, model, from: transition.from, to: transition.to })
+  const guard = <A, E2, R2>(
+    model: string,
+    f: (store: BreakerStore.Service, k: string, probe: boolean) => Effect.Effect<A, E2, R2>
+  ): Effect.Effect<A, E2 | LlmError.CircuitOpen, R2 | RS> =>
+    Effect.flatMap(store, (store) =>
+      Effect.clockWith((clock) => {
+        const k = key(provider, model)
+        return Effect.flatMap(store.acquire(k, cfg, clock.unsafeCurrentTimeMillis()), (decision) => {
+          const run: Effect.Effect<A, E2 | LlmError.CircuitOpen, R2> = decision._tag === "Allowed"
+            ? f(store, k, decision.probe)
+            : Effect.fail(
+              new LlmError.CircuitOpen({ provider, model, retryAt: DateTime.unsafeMake(decision.retryAtMillis) })
+            )
+          return decision.transition === undefined ? run : Effect.zipRight(changed(model, decision.transition), run)
+        })
+      }))
+  const record =
+    (store: BreakerStore.Service, k: string, model: string, probe: boolean) => (exit: Exit.Exit<unknown, unknown>) =>
+      Effect.clockWith((clock) =>
+        Effect.flatMap(
+          store.record(k, cfg, clock.unsafeCurrentTimeMillis(), outcomeOf(exit), probe),
+          (transition) => changed(model, transition)
+        )
+      )
+  return LanguageModel.transform(self, {
+    generate: (generate) => (request) => {
+      const model = request.model ?? self.model
+      return guard(model, (store, k, probe) => Effect.onExit(generate(request), record(store, k, model, probe)))
+    },
+    stream: (stream) => (request) => {
+      const model = request.model ?? self.model
+      return Stream.unwrap(
+        guard(
+          model,
+          (store, k, probe) => Effect.succeed(Stream.ensuringWith(stream(request), record(store, k, model, probe)))
+        )
+      )
+    }
+  })
+}
+
+/**
+ * The breaker as a layer around the `LanguageModel` below it (state in the `BreakerStore` in
+ * context, e.g. `BreakerStore.layerMemory`).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (
+  options?: Options
+): Layer.Layer<LanguageModel.LanguageModel, never, LanguageModel.LanguageModel | BreakerStore.BreakerStore> =>
+  Layer.effect(
+    LanguageModel.LanguageModel,
+    Effect.gen(function*() {
+      const model = yield* LanguageModel.LanguageModel
+      const store = yield* BreakerStore.BreakerStore
+      return withStore(model, Effect.succeed(store), options) as LanguageModel.Service
+    })
+  )
+
+/**
+ * The state of the breaker of a provider and model.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const state = (
+  provider: string,
+  model: string,
+  options?: Options
+): Effect.Effect<BreakerStore.State, never, BreakerStore.BreakerStore> =>
+  Effect.flatMap(
+    BreakerStore.BreakerStore,
+    (store) =>
+      Effect.clockWith((clock) => store.state(key(provider, model), config(options), clock.unsafeCurrentTimeMillis()))
+  )

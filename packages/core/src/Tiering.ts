@@ -1,0 +1,305 @@
+/**
+ * Model tiering: name models by tier (`small`, `large`, ...), route each request to a tier — the
+ * one the request names (`request.tier`), or the one a classifier picks — and cascade: try the
+ * small model first and escalate to the large one when the small one fails or a caller-supplied
+ * check rejects its answer. `Completion.tier` says which tier answered; `TierSelected` events say
+ * why. With `UsageLedger.track({ savingsBaseline: largeModel })` the ledger shows what the cascade
+ * saved against always calling the large model (escalations count the wasted small call).
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import type * as LanguageModel from "@effect-llm/core/LanguageModel"
+ * import * as Tiering from "@effect-llm/core/Tiering"
+ *
+ * declare const mini: LanguageModel.With<never>
+ * declare const full: LanguageModel.With<never>
+ *
+ * // route: the request's tier, else the classifier (prompt size and metadata.task)
+ * const routed = Tiering.route({ tiers: { small: mini, large: full }, defaultTier: "small" })
+ *
+ * // cascade: small first, large when the small answer is not good enough
+ * const cascaded = Tiering.cascade({
+ *   small: mini,
+ *   large: full,
+ *   accept: (completion) => completion.finishReason === "stop" && completion.text.length > 20
+ * })
+ *
+ * const program = cascaded.generate({ messages: [{ role: "user", content: "Explain monads briefly" }] }).pipe(
+ *   Effect.map((completion) => `${completion.tier}: ${completion.text}`)
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ */
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
+import * as CallEvent from "./CallEvent.js"
+import type { Completion } from "./Completion.js"
+import type { GenerateRequest } from "./GenerateRequest.js"
+import { contentText } from "./GenerateRequest.js"
+import * as LanguageModel from "./LanguageModel.js"
+import { InvalidRequest } from "./LlmError.js"
+import * as ModelCatalog from "./ModelCatalog.js"
+import type { StreamEvent } from "./StreamEvent.js"
+
+/**
+ * Picks a tier for a request (the request's own `tier` always wins over it).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Classifier<T extends string> = (request: GenerateRequest) => T
+
+/**
+ * The default classifier: `large` when the prompt is longer than `largeAboveChars` (default 12,000
+ * characters, ~3k tokens) or `metadata.task` is one of `largeTasks` (default `reasoning`, `code`,
+ * `analysis`, `planning`); `small` otherwise.
+ *
+ * @since 0.1.0
+ * @category classifiers
+ */
+export const defaultClassifier = <S extends string = "small", L extends string = "large">(options?: {
+  readonly small?: S
+  readonly large?: L
+  readonly largeAboveChars?: number
+  readonly largeTasks?: ReadonlyArray<string>
+  readonly taskKey?: string
+}): Classifier<S | L> => {
+  const small = (options?.small ?? "small") as S
+  const large = (options?.large ?? "large") as L
+  const limit = options?.largeAboveChars ?? 12_000
+  const tasks = new Set(options?.largeTasks ?? ["reasoning", "code", "analysis", "planning"])
+  const taskKey = options?.taskKey ?? "task"
+  return (request) => {
+    const task = request.metadata?.[taskKey]
+    if (task !== undefined && tasks.has(task)) return large
+    let chars = 0
+    for (const message of request.messages) {
+      chars += contentText(message.content).length
+      if (chars > limit) return large
+    }
+    return small
+  }
+}
+
+type AnyModel = LanguageModel.With<any, any>
+
+const withTier = (completion: Completion, tier: string): Completion =>
+  completion.tier === tier ? completion : { ...completion, tier }
+
+const tagStream = <E, R>(stream: Stream.Stream<StreamEvent, E, R>, tier: string) =>
+  Stream.map(
+    stream,
+    (event): StreamEvent =>
+      event._tag === "Finish" ? { _tag: "Finish", completion: withTier(event.completion, tier) } : event
+  )
+
+/**
+ * Routes each request to one of several models by tier: `request.tier` if it names one, else the
+ * classifier's pick (default: `defaultClassifier()` when the tiers include `small` and `large`), else
+ * `defaultTier`. A request naming an unknown tier fails with `InvalidRequest` (param `tier`).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const route = <const Tiers extends Record<string, AnyModel>>(options: {
+  readonly tiers: Tiers
+  readonly defaultTier: keyof Tiers & string
+  readonly classifier?: Classifier<keyof Tiers & string>
+}): LanguageModel.With<
+  LanguageModel.Error<Tiers[keyof Tiers]> | InvalidRequest,
+  LanguageModel.Requirements<Tiers[keyof Tiers]>
+> => {
+  type E = LanguageModel.Error<Tiers[keyof Tiers]> | InvalidRequest
+  type R = LanguageModel.Requirements<Tiers[keyof Tiers]>
+  const tiers = options.tiers as Record<string, LanguageModel.With<E, R>>
+  const fallback = tiers[options.defaultTier]!
+  const classifier: Classifier<string> | undefined = options.classifier ??
+    ("small" in tiers && "large" in tiers ? defaultClassifier() : undefined)
+  const pick = (request: GenerateRequest): { readonly tier: string; readonly reason: string } | InvalidRequest => {
+    if (request.tier !== undefined) {
+      return request.tier in tiers
+        ? { tier: request.tier, reason: "requested" }
+        : new InvalidRequest({
+          provider: fallback.provider,
+          model: fallback.model,
+          status: 400,
+          param: "tier",
+          detail: `unknown tier "${request.tier}" (tiers: ${Object.keys(tiers).join(", ")})`
+        })
+    }
+    if (classifier !== undefined) {
+      const tier = classifier(request)
+      if (tier in tiers) return { tier, reason: "classifier" }
+    }
+    return { tier: options.defaultTier, reason: "default" }
+  }
+  const selected = (tier: string, reason: string) => {
+    const model = tiers[tier]!
+    return CallEvent.emit({ _tag: "TierSelected", tier, provider: model.provider, model: model.model, reason })
+  }
+  return LanguageModel.make<E, R>({
+    provider: fallback.provider,
+    model: fallback.model,
+    generate: (request) => {
+      const choice = pick(request)
+      if (choice instanceof InvalidRequest) return Effect.fail(choice)
+      return Effect.zipRight(
+        selected(choice.tier, choice.reason),
+        Effect.map(tiers[choice.tier]!.generate(request), (completion) => withTier(completion, choice.tier))
+      )
+    },
+    stream: (request) => {
+      const choice = pick(request)
+      if (choice instanceof InvalidRequest) return Stream.fail(choice)
+      return Stream.concat(
+        Stream.execute(selected(choice.tier, choice.reason)),
+        tagStream(tiers[choice.tier]!.stream(request), choice.tier)
+      )
+    }
+  })
+}
+
+/**
+ * Options of `cascade`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface CascadeOptions<ES, RS, EL, RL> {
+  readonly small: LanguageModel.With<ES, RS>
+  readonly large: LanguageModel.With<EL, RL>
+  /** Whether the small model's answer is good enough (default: every answer that finished with `stop`). */
+  readonly accept?: (completion: Completion, request: GenerateRequest) => boolean | Effect.Effect<boolean>
+  /** Which failures of the small model escalate (default: all). Others fail the call. */
+  readonly escalateOn?: (error: ES) => boolean
+  /** Tier names written to `Completion.tier` (default `small` / `large`). */
+  readonly names?: { readonly small?: string; readonly large?: string }
+}
+
+const defaultAccept = (completion: Completion) => completion.finishReason === "stop"
+
+const isEffect = (u: unknown): u is Effect.Effect<boolean> => Effect.isEffect(u)
+
+/**
+ * A cascade: the small model answers unless it fails or `accept` rejects its answer, in which case
+ * the large model answers. The completion's `tier` says which one answered, its `attempts` list both
+ * calls, and when both are priced its `costUsd` includes the rejected small answer (what the
+ * escalation really cost). Streams: without `accept` only a failure before the first token
+ * escalates; with `accept` the small answer is buffered, checked, then replayed or replaced.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const cascade = <ES, RS, EL, RL>(
+  options: CascadeOptions<ES, RS, EL, RL>
+): LanguageModel.With<ES | EL, RS | RL> => {
+  const { large, small } = options
+  const smallName = options.names?.small ?? "small"
+  const largeName = options.names?.large ?? "large"
+  const acceptOf = options.accept
+  const escalateOn = options.escalateOn ?? (() => true)
+
+  const check = (completion: Completion, request: GenerateRequest): Effect.Effect<boolean> => {
+    if (acceptOf === undefined) return Effect.succeed(defaultAccept(completion))
+    const result = acceptOf(completion, request)
+    return isEffect(result) ? result : Effect.succeed(result)
+  }
+
+  const event = (tier: string, model: LanguageModel.With<unknown, unknown>, reason: string) =>
+    CallEvent.emit({ _tag: "TierSelected", tier, provider: model.provider, model: model.model, reason })
+
+  /** The cost of the rejected small answer, added to the large answer's cost when both are priced. */
+  const withWasted = (answer: Completion, rejected: Completion | undefined): Effect.Effect<Completion> => {
+    if (rejected === undefined) return Effect.succeed(answer)
+    return Effect.map(Effect.serviceOption(ModelCatalog.ModelCatalog), (catalog) => {
+      const price = (c: Completion) =>
+        c.costUsd ??
+          (Option.isSome(catalog)
+            ? Option.getOrUndefined(
+              Option.map(ModelCatalog.findFor(catalog.value, c), (info) => ModelCatalog.cost(c.usage, info))
+            )
+            : undefined)
+      const a = price(answer)
+      const r = price(rejected)
+      return {
+        ...answer,
+        ...(a !== undefined && r !== undefined ? { costUsd: a + r } : {}),
+        attempts: [...rejected.attempts, ...answer.attempts]
+      }
+    })
+  }
+
+  const escalate = (request: GenerateRequest, reason: string, rejected: Completion | undefined) =>
+    Effect.zipRight(
+      event(largeName, large, reason),
+      Effect.flatMap(large.generate(request), (completion) => withWasted(withTier(completion, largeName), rejected))
+    )
+
+  const generate = (request: GenerateRequest): Effect.Effect<Completion, ES | EL, RS | RL> =>
+    Effect.zipRight(
+      event(smallName, small, "cascade"),
+      Effect.matchEffect(small.generate(request), {
+        onFailure: (error): Effect.Effect<Completion, ES | EL, RS | RL> =>
+          escalateOn(error)
+            ? escalate(
+              request,
+              `escalated after ${(error as { readonly _tag?: string })?._tag ?? "failure"}`,
+              undefined
+            )
+            : Effect.fail(error),
+        onSuccess: (completion) =>
+          Effect.flatMap(check(completion, request), (ok) =>
+            ok
+              ? Effect.succeed(withTier(completion, smallName))
+              : escalate(request, "escalated: answer rejected", completion))
+      })
+    )
+
+  const stream = (request: GenerateRequest): Stream.Stream<StreamEvent, ES | EL, RS | RL> => {
+    const largeStream = (reason: string) =>
+      Stream.concat(Stream.execute(event(largeName, large, reason)), tagStream(large.stream(request), largeName))
+    if (acceptOf !== undefined) {
+      // buffer the small answer so it can be checked before anything is emitted
+      return Stream.unwrap(
+        Effect.zipRight(
+          event(smallName, small, "cascade"),
+          Effect.matchEffect(Stream.runCollect(small.stream(request)), {
+            onFailure: (error) =>
+              escalateOn(error)
+                ? Effect.succeed(
+                  largeStream(`escalated after ${(error as { readonly _tag?: string })?._tag ?? "failure"}`)
+                )
+                : Effect.fail(error),
+            onSuccess: (events) => {
+              const finish = Array.from(events).find((e) => e._tag === "Finish")
+              if (finish === undefined || finish._tag !== "Finish") {
+                return Effect.succeed(largeStream("escalated: no answer"))
+              }
+              return Effect.map(check(finish.completion, request), (ok) =>
+                ok
+                  ? tagStream(Stream.fromIterable(events), smallName)
+                  : largeStream("escalated: answer rejected"))
+            }
+          })
+        )
+      )
+    }
+    // no check: stream the small answer; escalate only if it fails before its first event
+    return Stream.unwrap(Effect.map(event(smallName, small, "cascade"), () => {
+      let started = false
+      return tagStream(small.stream(request), smallName).pipe(
+        Stream.tap(() => Effect.sync(() => void (started = true))),
+        Stream.catchAll((error): Stream.Stream<StreamEvent, ES | EL, RS | RL> =>
+          !started && escalateOn(error)
+            ? largeStream(`escalated after ${(error as { readonly _tag?: string })?._tag ?? "failure"}`)
+            : Stream.fail(error)
+        )
+      )
+    }))
+  }
+
+  return LanguageModel.make({ provider: small.provider, model: small.model, generate, stream })
+}

@@ -1,0 +1,212 @@
+/**
+ * Timeouts for model calls, each failing with `Timeout` and its phase, and each aborting the HTTP
+ * request (interrupting a provider call aborts it through its `AbortSignal`):
+ *
+ * - `total`: the whole call (for `generate`, the only timer; for streams, until the last event).
+ * - `response`: a total that depends on the expected output, `base + perOutputToken *
+ *   maxOutputTokens`, capped by `total` (reported as phase `total`).
+ * - `firstToken`: streams, until the first event.
+ * - `idle`: streams, between two events.
+ * - `connect`: until the response headers. Only the provider sees headers arrive, so this one is a
+ *   provider-facing hook: the policy sets {@link currentConnectTimeout} for the call, and a provider
+ *   adapter that supports it fails with `Timeout { phase: "connect" }` when its headers are late.
+ *   Without such an adapter, a slow connection is caught by `firstToken` / `total`.
+ *
+ * Streams emit a `FirstToken` call event when their first event arrives.
+ *
+ * Cost: one forked fiber and one timer per `generate` call, one per pulled chunk for streams (not
+ * `Effect.timeoutFail`, which forks two fibers and waits for the loser); a phase that is not
+ * configured does no work.
+ *
+ * @example
+ * ```ts
+ * import { LanguageModel, type LlmError } from "@effect-llm/core"
+ * import * as Timeout from "@effect-llm/core/Timeout"
+ *
+ * declare const base: LanguageModel.With<LlmError.ProviderError>
+ *
+ * const model = base.pipe(
+ *   Timeout.withTimeouts({ firstToken: "20 seconds", idle: "10 seconds", total: "2 minutes" })
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ */
+import * as Chunk from "effect/Chunk"
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as FiberRef from "effect/FiberRef"
+import { dual } from "effect/Function"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
+import * as CallEvent from "./CallEvent.js"
+import type { GenerateRequest } from "./GenerateRequest.js"
+import { withDeadline } from "./internal/timeoutDeadline.js"
+import * as LanguageModel from "./LanguageModel.js"
+import { Timeout } from "./LlmError.js"
+import type { StreamEvent } from "./StreamEvent.js"
+
+/**
+ * The timeouts of a model's calls. A phase left out is not timed.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** Until the response headers (provider hook, see {@link currentConnectTimeout}). */
+  readonly connect?: Duration.DurationInput
+  /** Streams: until the first event. */
+  readonly firstToken?: Duration.DurationInput
+  /** Streams: between two events. */
+  readonly idle?: Duration.DurationInput
+  /** The whole call. */
+  readonly total?: Duration.DurationInput
+  /**
+   * A deadline that grows with the requested output: `base + perOutputToken * maxOutputTokens`,
+   * capped by `total`. Applies when the request sets `maxOutputTokens` (or `defaultOutputTokens`
+   * is given).
+   */
+  readonly response?: {
+    readonly base: Duration.DurationInput
+    readonly perOutputToken: Duration.DurationInput
+    readonly defaultOutputTokens?: number
+  }
+}
+
+/**
+ * The standard timeouts: connect 10 s (the article's 5–10 s), first token 60 s (reasoning models
+ * think before they speak), idle 30 s, total 10 minutes, and a response deadline of 30 s + 50 ms per
+ * requested output token (room for ~20 tokens/s), capped by the total.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const standard: Options = {
+  connect: Duration.seconds(10),
+  firstToken: Duration.seconds(60),
+  idle: Duration.seconds(30),
+  total: Duration.minutes(10),
+  response: { base: Duration.seconds(30), perOutputToken: Duration.millis(50) }
+}
+
+/**
+ * The connect timeout of the current call, for provider adapters: abort the request and fail with
+ * `Timeout { phase: "connect" }` when the response headers have not arrived by then.
+ *
+ * @since 0.1.0
+ * @category provider hooks
+ */
+export const currentConnectTimeout: FiberRef.FiberRef<Duration.Duration | undefined> = FiberRef.unsafeMake<
+  Duration.Duration | undefined
+>(undefined)
+
+const millis = (input: Duration.DurationInput | undefined): number | undefined =>
+  input === undefined ? undefined : Duration.toMillis(input)
+
+/**
+ * The deadline of a `generate` call in milliseconds (`total`, or the response deadline when it is
+ * shorter), or `undefined` when none applies.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const generateDeadline = (options: Options, request: GenerateRequest): number | undefined => {
+  const total = millis(options.total)
+  const response = options.response
+  if (response === undefined) return total
+  const tokens = request.maxOutputTokens ?? response.defaultOutputTokens
+  if (tokens === undefined) return total
+  const deadline = Duration.toMillis(response.base) + Duration.toMillis(response.perOutputToken) * tokens
+  return total === undefined ? deadline : Math.min(total, deadline)
+}
+
+/**
+ * Applies timeouts to a model's calls. Keeps the model's requirements; adds `Timeout` (already
+ * part of `ProviderError`) to its errors.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const withTimeouts: {
+  (options: Options): <E, R>(self: LanguageModel.With<E, R>) => LanguageModel.With<E | Timeout, R>
+  <E, R>(self: LanguageModel.With<E, R>, options: Options): LanguageModel.With<E | Timeout, R>
+} = dual(2, <E, R>(self: LanguageModel.With<E, R>, options: Options): LanguageModel.With<E | Timeout, R> => {
+  const connect = options.connect === undefined ? undefined : Duration.decode(options.connect)
+  const firstToken = millis(options.firstToken)
+  const idle = millis(options.idle)
+  const provider = self.provider
+  const fail = (request: GenerateRequest, phase: Timeout["phase"], after: number) =>
+    new Timeout({ provider, model: request.model ?? self.model, phase, after: Duration.millis(after) })
+  return LanguageModel.transform(self, {
+    generate: (generate) => (request) => {
+      const deadline = generateDeadline(options, request)
+      if (deadline === undefined) {
+        return connect === undefined
+          ? generate(request)
+          : Effect.locally(generate(request), currentConnectTimeout, connect)
+      }
+      return withDeadline(
+        generate(request),
+        deadline,
+        () => fail(request, "total", deadline),
+        connect === undefined ? undefined : [currentConnectTimeout, connect]
+      )
+    },
+    stream: (stream) => (request) => {
+      const deadline = generateDeadline(options, request)
+      if (firstToken === undefined && idle === undefined && deadline === undefined && connect === undefined) {
+        return stream(request)
+      }
+      return Stream.unwrapScoped(
+        Effect.flatMap(Stream.toPull(stream(request)), (pull) =>
+          Effect.clockWith((clock: Clock.Clock) => {
+            const started = clock.unsafeCurrentTimeMillis()
+            let first = true
+            const timed: Effect.Effect<Chunk.Chunk<StreamEvent>, Option.Option<E | Timeout>, R> = Effect.suspend(() => {
+              const phaseMillis = first ? firstToken : idle
+              const left = deadline === undefined ? undefined : deadline - (clock.unsafeCurrentTimeMillis() - started)
+              const base = first && connect !== undefined ? Effect.locally(pull, currentConnectTimeout, connect) : pull
+              let effect: Effect.Effect<Chunk.Chunk<StreamEvent>, Option.Option<E | Timeout>, R> = base
+              if (left !== undefined && (phaseMillis === undefined || left <= phaseMillis)) {
+                effect = withDeadline(base, Math.max(0, left), () => Option.some(fail(request, "total", deadline!)))
+              } else if (phaseMillis !== undefined) {
+                const phase = first ? "first-token" : "idle"
+                effect = withDeadline(base, phaseMillis, () => Option.some(fail(request, phase, phaseMillis)))
+              }
+              if (!first) return effect
+              return Effect.flatMap(effect, (chunk) => {
+                if (!Chunk.isNonEmpty(chunk)) return Effect.succeed(chunk)
+                first = false
+                return Effect.as(
+                  CallEvent.emit({
+                    _tag: "FirstToken",
+                    provider,
+                    model: request.model ?? self.model,
+                    afterMillis: clock.unsafeCurrentTimeMillis() - started
+                  }),
+                  chunk
+                )
+              })
+            })
+            return Effect.succeed(Stream.repeatEffectChunkOption(timed))
+          }))
+      )
+    }
+  })
+})
+
+/**
+ * The timeouts as a layer around the `LanguageModel` below it.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (
+  options: Options
+): Layer.Layer<LanguageModel.LanguageModel, never, LanguageModel.LanguageModel> =>
+  Layer.effect(
+    LanguageModel.LanguageModel,
+    Effect.map(LanguageModel.LanguageModel, (model): LanguageModel.Service => withTimeouts(model, options))
+  )

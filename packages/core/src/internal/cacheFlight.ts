@@ -1,0 +1,202 @@
+/**
+ * Single-flight: concurrent identical calls share one upstream call.
+ *
+ * A flight is one upstream call running in a daemon fiber, with the callers waiting on it
+ * (reference-counted). It buffers what a stream has produced so far, so a caller joining late
+ * replays the buffer and then follows live. When the last waiter leaves before the call ends, the
+ * fiber is interrupted (which aborts the HTTP request); a waiter leaving while others remain changes
+ * nothing for them. The first caller is the payer (its completion says `miss`, the others `hit`);
+ * when the payer leaves early, the next waiter in line pays.
+ */
+import * as Cause from "effect/Cause"
+import * as Chunk from "effect/Chunk"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as FiberId from "effect/FiberId"
+import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
+import type { CacheStatus, Completion } from "../Completion.js"
+import * as StreamEvent from "../StreamEvent.js"
+
+/** @internal */
+export type Waiter = { readonly _: "Waiter" }
+
+/** @internal */
+export interface Flight<E> {
+  readonly key: string
+  /** How the upstream call was made: a stream buffers its deltas, a generate call only has the end. */
+  readonly kind: "generate" | "stream"
+  readonly chunks: Array<string>
+  /** Milliseconds before each chunk (the first: since the call started). */
+  readonly delays: Array<number>
+  /** The end of the upstream call; `undefined` completion: a stream that ended without `Finish`. */
+  exit: Exit.Exit<Completion | undefined, E> | undefined
+  readonly done: Deferred.Deferred<Completion | undefined, E>
+  /** Completed (and cleared) whenever something arrives; made on demand by a reader that waits. */
+  signal: Deferred.Deferred<void> | undefined
+  readonly waiters: Set<Waiter>
+  payer: Waiter | undefined
+  fiber: Fiber.RuntimeFiber<unknown, unknown> | undefined
+}
+
+/** @internal */
+export type Registry<E> = Map<string, Flight<E>>
+
+const newWaiter = (): Waiter => ({ _: "Waiter" })
+
+/** @internal */
+export const notify = <E>(flight: Flight<E>): void => {
+  const signal = flight.signal
+  if (signal !== undefined) {
+    flight.signal = undefined
+    Deferred.unsafeDone(signal, Exit.void)
+  }
+}
+
+/** @internal */
+export const join = <E>(flight: Flight<E>): Waiter => {
+  const waiter = newWaiter()
+  flight.waiters.add(waiter)
+  return waiter
+}
+
+/**
+ * Starts a flight: registers it, then runs `run` in a daemon fiber (which inherits the caller's
+ * context and fiber refs). `after` runs in that fiber once the call has ended and its waiters
+ * have been woken (storing the answer), before the flight is unregistered, so calls arriving
+ * meanwhile join the finished flight instead of calling upstream again. Call uninterruptibly (only
+ * `run` is interruptible in the forked fiber).
+ *
+ * @internal
+ */
+export const start = <E, R, R2>(
+  registry: Registry<E>,
+  key: string,
+  kind: "generate" | "stream",
+  run: (flight: Flight<E>) => Effect.Effect<Completion | undefined, E, R>,
+  after: (flight: Flight<E>, exit: Exit.Exit<Completion | undefined, E>) => Effect.Effect<void, never, R2>
+): Effect.Effect<{ readonly flight: Flight<E>; readonly waiter: Waiter }, never, R | R2> =>
+  Effect.suspend(() => {
+    const waiter = newWaiter()
+    const flight: Flight<E> = {
+      key,
+      kind,
+      chunks: [],
+      delays: [],
+      exit: undefined,
+      done: Deferred.unsafeMake<Completion | undefined, E>(FiberId.none),
+      signal: undefined,
+      waiters: new Set([waiter]),
+      payer: waiter,
+      fiber: undefined
+    }
+    registry.set(key, flight)
+    // forked from an uninterruptible region, the fiber is uninterruptible but for the call itself
+    const body = Effect.flatMap(Effect.exit(Effect.interruptible(Effect.suspend(() => run(flight)))), (exit) => {
+      flight.exit = exit
+      Deferred.unsafeDone(flight.done, exit)
+      notify(flight)
+      return Effect.ensuring(
+        after(flight, exit),
+        Effect.sync(() => {
+          if (registry.get(key) === flight) registry.delete(key)
+        })
+      )
+    })
+    return Effect.map(Effect.forkDaemon(body), (fiber) => {
+      flight.fiber = fiber
+      return { flight, waiter }
+    })
+  })
+
+/**
+ * A waiter leaves (its caller got its answer, stopped reading or was interrupted). The last waiter
+ * to leave a call in progress unregisters the flight and interrupts the upstream call.
+ *
+ * @internal
+ */
+export const leave = <E>(registry: Registry<E>, flight: Flight<E>, waiter: Waiter): Effect.Effect<void> =>
+  Effect.suspend(() => {
+    flight.waiters.delete(waiter)
+    if (flight.exit !== undefined) return Effect.void
+    if (flight.payer === waiter) {
+      flight.payer = undefined
+      for (const next of flight.waiters) {
+        flight.payer = next
+        break
+      }
+    }
+    if (flight.waiters.size > 0) return Effect.void
+    if (registry.get(flight.key) === flight) registry.delete(flight.key)
+    const fiber = flight.fiber
+    return fiber === undefined ? Effect.void : Effect.asVoid(Fiber.interrupt(fiber))
+  })
+
+/** @internal */
+export const statusOf = <E>(flight: Flight<E>, waiter: Waiter): CacheStatus => flight.payer === waiter ? "miss" : "hit"
+
+/**
+ * The completion of a flight, for a `generate` caller. Call with the waiter registered; it leaves
+ * on any exit.
+ *
+ * @internal
+ */
+export const awaitCompletion = <E>(
+  registry: Registry<E>,
+  flight: Flight<E>,
+  waiter: Waiter,
+  restore: <A, E1, R1>(effect: Effect.Effect<A, E1, R1>) => Effect.Effect<A, E1, R1>
+): Effect.Effect<Completion, E> =>
+  Effect.flatMap(
+    Effect.ensuring(restore(Deferred.await(flight.done)), leave(registry, flight, waiter)),
+    (completion) =>
+      completion === undefined
+        ? Effect.dieMessage("effect-llm: the shared stream ended without a Finish event")
+        : Effect.succeed(completion)
+  )
+
+/**
+ * A flight read as a stream: what has arrived so far, then live deltas, then `Finish` (or the
+ * failure). A flight made by `generate` gives its text as one delta at the end.
+ *
+ * @internal
+ */
+export const read = <E>(
+  flight: Flight<E>,
+  finish: (completion: Completion) => Completion
+): Stream.Stream<StreamEvent.StreamEvent, E> => {
+  let index = 0
+  let ended = false
+  const pull = (): Effect.Effect<Chunk.Chunk<StreamEvent.StreamEvent>, Option.Option<E>> => {
+    if (ended) return Effect.fail(Option.none())
+    const chunks = flight.chunks
+    const available = chunks.length
+    if (index < available) {
+      const out: Array<StreamEvent.StreamEvent> = []
+      for (; index < available; index++) out.push(StreamEvent.textDelta(chunks[index]!))
+      return Effect.succeed(Chunk.unsafeFromArray(out))
+    }
+    const exit = flight.exit
+    if (exit !== undefined) {
+      ended = true
+      if (Exit.isFailure(exit)) return Effect.failCause(Cause.map(exit.cause, Option.some))
+      const completion = exit.value
+      if (completion === undefined) return Effect.fail(Option.none())
+      const last = StreamEvent.finish(finish(completion))
+      return Effect.succeed(
+        flight.kind === "generate" && completion.text.length > 0
+          ? Chunk.make<[StreamEvent.StreamEvent, StreamEvent.StreamEvent]>(StreamEvent.textDelta(completion.text), last)
+          : Chunk.of<StreamEvent.StreamEvent>(last)
+      )
+    }
+    let signal = flight.signal
+    if (signal === undefined) {
+      signal = Deferred.unsafeMake<void>(FiberId.none)
+      flight.signal = signal
+    }
+    return Effect.flatMap(Deferred.await(signal), pull)
+  }
+  return Stream.repeatEffectChunkOption(Effect.suspend(pull))
+}

@@ -1,0 +1,62 @@
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import type * as Fiber from "effect/Fiber"
+import type * as FiberRef from "effect/FiberRef"
+import * as Runtime from "effect/Runtime"
+
+/** The constructor of Effect's live clock: with it, deadlines use one native timer. */
+const LiveClock = (Clock.make() as object).constructor
+
+/**
+ * Runs `self` with a deadline: when `millis` pass first, `self` is interrupted (which aborts a
+ * provider's HTTP request through its `AbortSignal`) and the result is `onTimeout()`.
+ *
+ * Cheaper than `Effect.timeoutFail` (which forks two fibers and awaits the loser): `self` runs in
+ * one forked fiber and, with the live clock, the timer is a plain `setTimeout`; with any other
+ * clock (`TestClock`) the timer is `clock.sleep` in a second fiber, so tests drive it exactly.
+ * The interrupted fiber finishes its finalizers (the abort) in the background.
+ */
+export const withDeadline = <A, E, R, E2>(
+  self: Effect.Effect<A, E, R>,
+  millis: number,
+  onTimeout: () => E2,
+  /** A fiber ref to set for `self` (free here: it goes into the forked fiber's runtime). */
+  local?: readonly [FiberRef.FiberRef<any>, unknown]
+): Effect.Effect<A, E | E2, R> =>
+  Effect.clockWith((clock) =>
+    Effect.flatMap(Effect.runtime<R>(), (current) =>
+      Effect.async<A, E | E2>((resume) => {
+        const runtime = local === undefined ? current : Runtime.setFiberRef(current, local[0], local[1])
+        const fiber = Runtime.runFork(runtime)(self)
+        let done = false
+        let cancelTimer: () => void
+        const onTimer = () => {
+          if (done) return
+          done = true
+          fiber.unsafeInterruptAsFork(fiber.id())
+          resume(Effect.fail(onTimeout()))
+        }
+        if ((clock as object).constructor === LiveClock) {
+          const handle = setTimeout(onTimer, Math.max(0, millis))
+          cancelTimer = () => clearTimeout(handle)
+        } else {
+          const timer: Fiber.RuntimeFiber<void> = Runtime.runFork(runtime)(clock.sleep(Duration.millis(millis)))
+          timer.addObserver((exit) => {
+            if (exit._tag === "Success") onTimer()
+          })
+          cancelTimer = () => timer.unsafeInterruptAsFork(timer.id())
+        }
+        fiber.addObserver((exit) => {
+          cancelTimer()
+          if (done) return
+          done = true
+          resume(exit)
+        })
+        return Effect.sync(() => {
+          done = true
+          cancelTimer()
+          fiber.unsafeInterruptAsFork(fiber.id())
+        })
+      }))
+  )

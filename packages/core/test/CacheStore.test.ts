@@ -1,0 +1,101 @@
+import * as CacheStore from "@effect-llm/core/CacheStore"
+import { assert, describe, it } from "@effect/vitest"
+import { Duration, Effect, Option, TestClock } from "effect"
+import { cacheStoreConformance, sampleEntry } from "./CacheStoreConformance.js"
+
+cacheStoreConformance("memory", CacheStore.layerMemory())
+cacheStoreConformance("memory (small bounds)", CacheStore.layerMemory({ maxEntries: 4, maxBytes: 64 * 1024 }))
+
+const ttl = Duration.minutes(10)
+const has = (store: CacheStore.Service, key: string) => Effect.map(store.get(key), Option.isSome)
+
+describe("CacheStore memory", () => {
+  it.effect("keeps at most maxEntries, dropping the least recently used", () =>
+    Effect.gen(function*() {
+      const store = CacheStore.makeMemory({ maxEntries: 3 })
+      yield* store.set("a", sampleEntry("a"), ttl)
+      yield* store.set("b", sampleEntry("b"), ttl)
+      yield* store.set("c", sampleEntry("c"), ttl)
+      // reading "a" makes "b" the least recently used
+      assert.isTrue(yield* has(store, "a"))
+      yield* store.set("d", sampleEntry("d"), ttl)
+      assert.isFalse(yield* has(store, "b"))
+      assert.isTrue(yield* has(store, "a"))
+      assert.isTrue(yield* has(store, "c"))
+      assert.isTrue(yield* has(store, "d"))
+      // recency is now a, c, d (the reads above); writing "a" again makes "c" the least recently used
+      yield* store.set("a", sampleEntry("a2"), ttl)
+      yield* store.set("e", sampleEntry("e"), ttl)
+      assert.isFalse(yield* has(store, "c"))
+      assert.strictEqual(Option.getOrThrow(yield* store.get("a")).completion.text, "a2")
+    }))
+
+  it.effect("keeps at most maxBytes, dropping the least recently used", () =>
+    Effect.gen(function*() {
+      const entry = (text: string) => sampleEntry(text.repeat(100))
+      const size = CacheStore.entryBytes(entry("a"))
+      // room for two entries and a half
+      const store = CacheStore.makeMemory({ maxEntries: 100, maxBytes: Math.floor(size * 2.5) })
+      yield* store.set("a", entry("a"), ttl)
+      yield* store.set("b", entry("b"), ttl)
+      assert.isTrue(yield* has(store, "a"))
+      yield* store.set("c", entry("c"), ttl)
+      assert.isFalse(yield* has(store, "b"))
+      assert.isTrue(yield* has(store, "a"))
+      assert.isTrue(yield* has(store, "c"))
+    }))
+
+  it.effect("one big entry can evict several small ones; an entry above maxBytes is not kept", () =>
+    Effect.gen(function*() {
+      const small = sampleEntry("s")
+      const smallSize = CacheStore.entryBytes(small)
+      const store = CacheStore.makeMemory({ maxEntries: 100, maxBytes: smallSize * 4 })
+      for (const k of ["1", "2", "3", "4"]) yield* store.set(k, small, ttl)
+      const big = sampleEntry("b".repeat(smallSize * 2))
+      assert.isAbove(CacheStore.entryBytes(big), smallSize * 2)
+      assert.isBelow(CacheStore.entryBytes(big), smallSize * 4)
+      yield* store.set("big", big, ttl)
+      assert.isTrue(yield* has(store, "big"))
+      assert.isFalse(yield* has(store, "1"))
+      assert.isFalse(yield* has(store, "2"))
+      assert.isTrue(yield* has(store, "4"))
+      const huge = sampleEntry("h".repeat(smallSize * 5))
+      yield* store.set("huge", huge, ttl)
+      assert.isFalse(yield* has(store, "huge"))
+      assert.isTrue(yield* has(store, "big"))
+      // replacing a key with an oversize entry drops the old one instead of serving it stale
+      yield* store.set("big", huge, ttl)
+      assert.isFalse(yield* has(store, "big"))
+    }))
+
+  it.effect("expired entries are evicted before live ones", () =>
+    Effect.gen(function*() {
+      const store = CacheStore.makeMemory({ maxEntries: 2 })
+      yield* store.set("old-live", sampleEntry("a"), Duration.hours(1))
+      yield* store.set("expiring", sampleEntry("b"), Duration.seconds(1))
+      yield* TestClock.adjust(Duration.seconds(2))
+      yield* store.set("new", sampleEntry("c"), ttl)
+      assert.isTrue(yield* has(store, "old-live"))
+      assert.isTrue(yield* has(store, "new"))
+      assert.isFalse(yield* has(store, "expiring"))
+    }))
+
+  it.effect("a zero TTL stores nothing", () =>
+    Effect.gen(function*() {
+      const store = CacheStore.makeMemory()
+      yield* store.set("a", sampleEntry("a"), Duration.zero)
+      assert.isFalse(yield* has(store, "a"))
+    }))
+
+  it.effect("entries round-trip through JSON (what a remote store keeps)", () =>
+    Effect.gen(function*() {
+      const entry = sampleEntry()
+      const text = CacheStore.encodeJson(entry)
+      assert.strictEqual(typeof text, "string")
+      assert.deepStrictEqual(yield* CacheStore.decodeJson(text), entry)
+      assert.strictEqual(CacheStore.entryBytes(entry), Buffer.byteLength(text, "utf8"))
+      const broken = yield* Effect.flip(CacheStore.decodeJson("{\"completion\":{}}"))
+      assert.strictEqual(broken._tag, "CacheStoreError")
+      assert.strictEqual(broken.operation, "get")
+    }))
+})

@@ -1,0 +1,153 @@
+import { CallEvent, LanguageModel, type LlmError } from "@effect-llm/core"
+import * as BreakerStore from "@effect-llm/core/BreakerStore"
+import * as CircuitBreaker from "@effect-llm/core/CircuitBreaker"
+import * as Fallback from "@effect-llm/core/Fallback"
+import { assert, describe, it } from "@effect/vitest"
+import { DateTime, Effect, Fiber, Layer, Stream, TestClock } from "effect"
+import { expectTypeOf } from "vitest"
+import { invalidRequest, prompt, scripted, serverError } from "./resilienceFixtures.js"
+
+const collect = () => {
+  const events: Array<string> = []
+  return {
+    events,
+    listen: CallEvent.listen((e) =>
+      Effect.sync(() => {
+        if (e._tag === "CircuitStateChanged") events.push(`${e.from}->${e.to}`)
+      })
+    )
+  }
+}
+const options: CircuitBreaker.Options = { minimumCalls: 4, failureRateThreshold: 0.5, cooldown: "30 seconds" }
+const failures = (n: number) => Array.from({ length: n }, () => ({ fail: serverError() }))
+
+describe("BreakerStore.conformance (memory)", () => {
+  for (const check of BreakerStore.conformance) {
+    it.effect(check.name, () => check.run.pipe(Effect.provide(BreakerStore.layerMemory)))
+  }
+})
+
+describe("CircuitBreaker", () => {
+  it.effect("opens on the failure rate, then rejects without calling the provider", () =>
+    Effect.gen(function*() {
+      const { calls, model } = scripted(failures(10))
+      const { events, listen } = collect()
+      const guarded = model.pipe(CircuitBreaker.withBreaker(options))
+      yield* TestClock.adjust("1 second")
+      for (let i = 0; i < 4; i++) {
+        assert.strictEqual((yield* Effect.flip(listen(guarded.generate(prompt))))._tag, "ServerError")
+      }
+      assert.deepStrictEqual(events, ["closed->open"])
+      const error = yield* Effect.flip(guarded.generate(prompt))
+      assert.strictEqual(error._tag, "CircuitOpen")
+      assert.strictEqual(calls.length, 4)
+      assert.strictEqual(
+        error._tag === "CircuitOpen" ? DateTime.toEpochMillis(error.retryAt) : 0,
+        1000 + 30_000
+      )
+      assert.strictEqual(yield* CircuitBreaker.state("fake", "fake-1", options), "open")
+    }).pipe(Effect.provide(BreakerStore.layerMemory)))
+
+  it.effect("half-open after the cooldown; a successful probe closes it", () =>
+    Effect.gen(function*() {
+      const { calls, model } = scripted([...failures(4), { text: "probe ok" }])
+      const { events, listen } = collect()
+      const guarded = model.pipe(CircuitBreaker.withBreaker(options))
+      for (let i = 0; i < 4; i++) yield* Effect.flip(listen(guarded.generate(prompt)))
+      yield* TestClock.adjust("29999 millis")
+      assert.strictEqual((yield* Effect.flip(guarded.generate(prompt)))._tag, "CircuitOpen")
+      yield* TestClock.adjust("1 millis")
+      assert.strictEqual(yield* CircuitBreaker.state("fake", "fake-1", options), "half-open")
+      assert.strictEqual((yield* listen(guarded.generate(prompt))).text, "probe ok")
+      assert.strictEqual(calls.length, 5)
+      assert.deepStrictEqual(events, ["closed->open", "open->half-open", "half-open->closed"])
+      assert.strictEqual(yield* CircuitBreaker.state("fake", "fake-1", options), "closed")
+    }).pipe(Effect.provide(BreakerStore.layerMemory)))
+
+  it.effect("a failed probe opens it again for another cooldown", () =>
+    Effect.gen(function*() {
+      const { model } = scripted(failures(5))
+      const { events, listen } = collect()
+      const guarded = model.pipe(CircuitBreaker.withBreaker(options))
+      for (let i = 0; i < 4; i++) yield* Effect.flip(listen(guarded.generate(prompt)))
+      yield* TestClock.adjust("30 seconds")
+      assert.strictEqual((yield* Effect.flip(listen(guarded.generate(prompt))))._tag, "ServerError")
+      assert.deepStrictEqual(events, ["closed->open", "open->half-open", "half-open->open"])
+      const error = yield* Effect.flip(guarded.generate(prompt))
+      assert.strictEqual(error._tag === "CircuitOpen" ? DateTime.toEpochMillis(error.retryAt) : 0, 60_000)
+    }).pipe(Effect.provide(BreakerStore.layerMemory)))
+
+  it.effect("half-open lets only the configured number of probes through", () =>
+    Effect.gen(function*() {
+      const { calls, model } = scripted([...failures(4), { delay: "5 seconds", text: "slow probe" }])
+      const guarded = model.pipe(CircuitBreaker.withBreaker(options))
+      for (let i = 0; i < 4; i++) yield* Effect.flip(guarded.generate(prompt))
+      yield* TestClock.adjust("30 seconds")
+      const probe = yield* Effect.fork(guarded.generate(prompt))
+      yield* TestClock.adjust("1 second")
+      assert.strictEqual((yield* Effect.flip(guarded.generate(prompt)))._tag, "CircuitOpen")
+      yield* TestClock.adjust("4 seconds")
+      assert.strictEqual((yield* Fiber.join(probe)).text, "slow probe")
+      assert.strictEqual(calls.length, 5)
+    }).pipe(Effect.provide(BreakerStore.layerMemory)))
+
+  it.effect("does not open below the minimum number of calls, nor on caller-side errors", () =>
+    Effect.gen(function*() {
+      const { model } = scripted([...failures(3), ...Array.from({ length: 10 }, () => ({ fail: invalidRequest() }))])
+      const guarded = model.pipe(CircuitBreaker.withBreaker(options))
+      for (let i = 0; i < 13; i++) yield* Effect.flip(guarded.generate(prompt))
+      assert.strictEqual(yield* CircuitBreaker.state("fake", "fake-1", options), "closed")
+    }).pipe(Effect.provide(BreakerStore.layerMemory)))
+
+  it.effect("breakers are per provider and model", () =>
+    Effect.gen(function*() {
+      const { model } = scripted([...failures(4), { text: "other model" }])
+      const guarded = model.pipe(CircuitBreaker.withBreaker(options))
+      for (let i = 0; i < 4; i++) yield* Effect.flip(guarded.generate(prompt))
+      assert.strictEqual((yield* guarded.generate({ ...prompt, model: "fake-2" })).text, "other model")
+    }).pipe(Effect.provide(BreakerStore.layerMemory)))
+
+  it.effect("streams are counted", () =>
+    Effect.gen(function*() {
+      const { calls, model } = scripted(failures(4))
+      const guarded = model.pipe(CircuitBreaker.withBreaker(options))
+      for (let i = 0; i < 4; i++) yield* Effect.flip(Stream.runDrain(guarded.stream(prompt)))
+      assert.strictEqual((yield* Effect.flip(Stream.runDrain(guarded.stream(prompt))))._tag, "CircuitOpen")
+      assert.strictEqual(calls.length, 4)
+    }).pipe(Effect.provide(BreakerStore.layerMemory)))
+
+  it.effect("a fallback skips a model whose breaker is open", () =>
+    Effect.gen(function*() {
+      const primary = scripted(failures(4))
+      const backup = scripted([{}, {}, {}, {}, { text: "backup" }], { provider: "other", model: "b-1" })
+      const model = primary.model.pipe(CircuitBreaker.withBreaker(options), Fallback.to(backup.model))
+      for (let i = 0; i < 4; i++) yield* model.generate(prompt)
+      const result = yield* model.generate(prompt)
+      assert.strictEqual(result.text, "backup")
+      assert.deepStrictEqual(result.attempts.map((a) => a.outcome), ["CircuitOpen", "success"])
+      assert.strictEqual(primary.calls.length, 4)
+    }).pipe(Effect.provide(BreakerStore.layerMemory)))
+
+  it.effect("CircuitBreaker.layer wraps the LanguageModel below it", () =>
+    Effect.gen(function*() {
+      const { calls, model } = scripted(failures(5))
+      const layer = CircuitBreaker.layer(options).pipe(
+        Layer.provide(LanguageModel.layer(model)),
+        Layer.provide(BreakerStore.layerMemory)
+      )
+      const tags = yield* Effect.gen(function*() {
+        const out: Array<string> = []
+        for (let i = 0; i < 5; i++) out.push((yield* Effect.flip(LanguageModel.generate(prompt)))._tag)
+        return out
+      }).pipe(Effect.provide(layer))
+      assert.deepStrictEqual(tags, ["ServerError", "ServerError", "ServerError", "ServerError", "CircuitOpen"])
+      assert.strictEqual(calls.length, 4)
+    }))
+
+  it("adds CircuitOpen to the errors and BreakerStore to the requirements", () => {
+    const model = scripted([]).model as unknown as LanguageModel.With<LlmError.ServerError, "R">
+    expectTypeOf(model.pipe(CircuitBreaker.withBreaker())).toEqualTypeOf<
+      LanguageModel.With<LlmError.ServerError | LlmError.CircuitOpen, "R" | BreakerStore.BreakerStore>
+    >()
+  })
+})

@@ -1,0 +1,188 @@
+import { CallEvent, GenerateRequest, LanguageModel, LlmError } from "@effect-llm/core"
+import * as ContextLength from "@effect-llm/core/ContextLength"
+import * as ModelCatalog from "@effect-llm/core/ModelCatalog"
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Layer, Stream } from "effect"
+import { expectTypeOf } from "vitest"
+import { scripted } from "./resilienceFixtures.js"
+
+/** One token per character, so the tests can count. */
+const options = (window: number | undefined): ContextLength.Options => ({
+  countTokens: (messages) =>
+    Effect.succeed(messages.reduce((n, m) => n + GenerateRequest.contentText(m.content).length, 0)),
+  contextWindow: () => window
+})
+
+const conversation: GenerateRequest.GenerateRequest = {
+  messages: [
+    { role: "system", content: "s".repeat(10) },
+    { role: "user", content: "u".repeat(40) },
+    { role: "assistant", content: "a".repeat(40) },
+    { role: "user", content: "q".repeat(30) }
+  ],
+  maxOutputTokens: 20
+}
+const roles = (request: GenerateRequest.GenerateRequest | undefined) =>
+  request?.messages.map((m) => `${m.role}:${GenerateRequest.contentText(m.content).length}`)
+const exceeded = (limit?: number, requested?: number) =>
+  new LlmError.ContextLengthExceeded({
+    provider: "fake",
+    model: "fake-1",
+    ...(limit !== undefined ? { limit } : {}),
+    ...(requested !== undefined ? { requested } : {})
+  })
+
+describe("ContextLength", () => {
+  it.effect("pre-flight truncate drops the oldest turns, keeping the system message and the latest", () =>
+    Effect.gen(function*() {
+      const { model, requests } = scripted([{ text: "fits" }])
+      const events: Array<CallEvent.CallEvent> = []
+      const handled = model.pipe(ContextLength.handle(ContextLength.truncate(), options(100)))
+      const result = yield* handled.generate(conversation).pipe(
+        CallEvent.listen((e) => Effect.sync(() => events.push(e)))
+      )
+      assert.strictEqual(result.text, "fits")
+      assert.deepStrictEqual(roles(requests[0]), ["system:10", "assistant:40", "user:30"])
+      assert.deepStrictEqual(events, [{
+        _tag: "ContextTruncated",
+        provider: "fake",
+        model: "fake-1",
+        droppedMessages: 1,
+        tokens: 80,
+        limit: 100
+      }])
+    }))
+
+  it.effect("a request that fits is sent as it is", () =>
+    Effect.gen(function*() {
+      const { model, requests } = scripted([{}])
+      yield* model.pipe(ContextLength.handle(ContextLength.truncate(), options(1000))).generate(conversation)
+      assert.strictEqual(requests[0], conversation)
+    }))
+
+  it.effect("a ContextLengthExceeded from the provider is truncated to its reported limit", () =>
+    Effect.gen(function*() {
+      const { model, requests } = scripted([{ fail: exceeded(50, 100) }, { text: "second try" }])
+      const result = yield* model.pipe(ContextLength.handle(ContextLength.truncate(), options(undefined)))
+        .generate({ messages: conversation.messages })
+      assert.strictEqual(result.text, "second try")
+      assert.deepStrictEqual(roles(requests[1]), ["system:10", "user:30"])
+    }))
+
+  it.effect("what no truncation can fit fails with InvalidRequest, without calling the provider", () =>
+    Effect.gen(function*() {
+      const { calls, model } = scripted([])
+      const error = yield* Effect.flip(
+        model.pipe(ContextLength.handle(ContextLength.truncate(), options(20))).generate(conversation)
+      )
+      assert.strictEqual(error._tag, "InvalidRequest")
+      assert.strictEqual(calls.length, 0)
+    }))
+
+  it.effect("a provider refusing the truncated request too ends with InvalidRequest", () =>
+    Effect.gen(function*() {
+      const { calls, model } = scripted([{ fail: exceeded(50, 100) }, { fail: exceeded(50, 60) }])
+      const error = yield* Effect.flip(
+        model.pipe(ContextLength.handle(ContextLength.truncate(), options(undefined))).generate({
+          messages: conversation.messages
+        })
+      )
+      assert.strictEqual(error._tag, "InvalidRequest")
+      assert.strictEqual(calls.length, 2)
+    }))
+
+  it.effect("chunk splits the last user message, answers each part and combines the answers", () =>
+    Effect.gen(function*() {
+      const words = Array.from({ length: 30 }, (_, i) => `word${String(i).padStart(2, "0")}`).join(" ") // 209 chars
+      const { model, requests } = scripted([{ text: "A" }, { text: "B" }, { text: "C" }, { text: "A+B+C" }])
+      const result = yield* model.pipe(ContextLength.handle(ContextLength.chunk(), options(100))).generate({
+        messages: [{ role: "system", content: "s".repeat(10) }, { role: "user", content: words }]
+      })
+      assert.strictEqual(result.text, "A+B+C")
+      assert.strictEqual(requests.length, 4)
+      const parts = requests.slice(0, 3).map((r) => GenerateRequest.contentText(r.messages[1]!.content))
+      assert.strictEqual(parts.join(" "), words)
+      for (const part of parts) assert.isTrue(part.length + 10 <= 100)
+      const combine = GenerateRequest.contentText(requests[3]!.messages[1]!.content)
+      assert.include(combine, "Part 1:\nA")
+      assert.include(combine, "Part 3:\nC")
+      assert.strictEqual(result.usage.outputTokens, 4 * 5)
+      assert.strictEqual(result.attempts.length, 4)
+    }))
+
+  it.effect("larger moves the request to a larger-context model", () =>
+    Effect.gen(function*() {
+      const small = scripted([])
+      const big = scripted([{ text: "big answer" }], { provider: "other", model: "big" })
+      const events: Array<string> = []
+      const handled = small.model.pipe(ContextLength.handle(ContextLength.larger(big.model), options(100)))
+      const result = yield* handled.generate({ ...conversation, model: "fake-1" }).pipe(
+        CallEvent.listen((e) => Effect.sync(() => events.push(CallEvent.describe(e))))
+      )
+      assert.strictEqual(result.text, "big answer")
+      assert.strictEqual(small.calls.length, 0)
+      assert.strictEqual(big.requests[0]!.model, undefined)
+      assert.deepStrictEqual(events, ["switching from fake/fake-1 to other/big after ContextLengthExceeded"])
+    }))
+
+  it.effect("streams: pre-flight truncation and provider refusals before the first token", () =>
+    Effect.gen(function*() {
+      const { model, requests } = scripted([{ chunks: ["x"] }, { fail: exceeded(50, 100) }, { chunks: ["y"] }])
+      const handled = model.pipe(ContextLength.handle(ContextLength.truncate(), options(100)))
+      const first = yield* Stream.runCollect(handled.stream(conversation))
+      assert.strictEqual(first.length, 2)
+      assert.deepStrictEqual(roles(requests[0]), ["system:10", "assistant:40", "user:30"])
+      const unknownWindow = model.pipe(ContextLength.handle(ContextLength.truncate(), options(undefined)))
+      const second = yield* Stream.runCollect(unknownWindow.stream({ messages: conversation.messages }))
+      assert.strictEqual(second.length, 2)
+      assert.deepStrictEqual(roles(requests[2]), ["system:10", "user:30"])
+    }))
+
+  it.effect("defaults: the ModelCatalog in context gives the window, the Tokenizer counts", () =>
+    Effect.gen(function*() {
+      const { model, requests } = scripted([{}])
+      const catalog = ModelCatalog.layerWith([{
+        provider: "fake",
+        model: "fake-1",
+        pricing: { input: 1, cachedInput: 0.1, output: 2 },
+        contextWindow: 60,
+        maxOutputTokens: 10,
+        pricesAsOf: "2026-01-01"
+      }])
+      yield* model.pipe(ContextLength.handle(ContextLength.truncate())).generate({
+        messages: [
+          { role: "user", content: "old ".repeat(50) },
+          { role: "user", content: "new question" }
+        ]
+      }).pipe(Effect.provide(catalog))
+      assert.deepStrictEqual(roles(requests[0]), ["user:12"])
+    }))
+
+  it.effect("ContextLength.layer wraps the LanguageModel below it", () =>
+    Effect.gen(function*() {
+      const { model, requests } = scripted([{}])
+      const layer = ContextLength.layer(ContextLength.truncate(), options(100)).pipe(
+        Layer.provide(LanguageModel.layer(model))
+      )
+      yield* LanguageModel.generate(conversation).pipe(Effect.provide(layer))
+      assert.strictEqual(requests[0]!.messages.length, 3)
+    }))
+
+  it("removes ContextLengthExceeded from the error type", () => {
+    const model = scripted([]).model as unknown as LanguageModel.With<
+      LlmError.ContextLengthExceeded | LlmError.ServerError,
+      "R"
+    >
+    const handled = model.pipe(ContextLength.handle(ContextLength.truncate()))
+    expectTypeOf(handled).toEqualTypeOf<LanguageModel.With<LlmError.ServerError | LlmError.InvalidRequest, "R">>()
+    const program = handled.generate({ messages: [] }).pipe(
+      // @ts-expect-error ContextLengthExceeded can no longer happen
+      Effect.catchTag("ContextLengthExceeded", () => Effect.void)
+    )
+    assert.isDefined(program)
+    const big = model as unknown as LanguageModel.With<LlmError.Overloaded | LlmError.ContextLengthExceeded, "B">
+    expectTypeOf(model.pipe(ContextLength.handle(ContextLength.larger(big)))).toEqualTypeOf<
+      LanguageModel.With<LlmError.ServerError | LlmError.Overloaded | LlmError.InvalidRequest, "R" | "B">
+    >()
+  })
+})

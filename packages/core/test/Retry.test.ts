@@ -1,0 +1,213 @@
+import { CallEvent, LanguageModel, type LlmError } from "@effect-llm/core"
+import * as Retry from "@effect-llm/core/Retry"
+import { assert, describe, it } from "@effect/vitest"
+import { Duration, Effect, Fiber, Layer, Random, Stream, TestClock } from "effect"
+import { expectTypeOf } from "vitest"
+import { invalidRequest, prompt, rateLimited, scripted, serverError } from "./resilienceFixtures.js"
+
+const collect = () => {
+  const events: Array<CallEvent.CallEvent> = []
+  return { events, listen: CallEvent.listen((event) => Effect.sync(() => events.push(event))) }
+}
+const delaysOf = (events: ReadonlyArray<CallEvent.CallEvent>) =>
+  events.flatMap((e) => (e._tag === "RetryScheduled" ? [e.delayMillis] : []))
+
+const noJitter = (options?: Retry.BackoffOptions) => Retry.backoff({ jitter: "none", ...options })
+
+describe("Retry", () => {
+  it.effect("waits the exact exponential delays and records the trail", () =>
+    Effect.gen(function*() {
+      const { calls, model } = scripted([{ fail: serverError() }, { fail: serverError() }, { text: "third" }])
+      const { events, listen } = collect()
+      const retried = model.pipe(Retry.withPolicy({ schedule: noJitter(), budget: false }))
+      const fiber = yield* Effect.fork(listen(retried.generate(prompt)))
+      yield* TestClock.adjust("499 millis")
+      assert.deepStrictEqual(calls, [0])
+      yield* TestClock.adjust("1 millis")
+      assert.deepStrictEqual(calls, [0, 500])
+      yield* TestClock.adjust("999 millis")
+      assert.strictEqual(calls.length, 2)
+      yield* TestClock.adjust("1 millis")
+      const result = yield* Fiber.join(fiber)
+      assert.deepStrictEqual(calls, [0, 500, 1500])
+      assert.strictEqual(result.text, "third")
+      assert.deepStrictEqual(delaysOf(events), [500, 1000])
+      assert.deepStrictEqual(result.attempts.map((a) => a.outcome), ["ServerError", "ServerError", "success"])
+      assert.deepStrictEqual(result.attempts.map((a) => a.durationMillis), [0, 0, undefined])
+      const scheduled = events.filter((e) => e._tag === "RetryScheduled")
+      assert.deepStrictEqual(scheduled.map((e) => e._tag === "RetryScheduled" && e.attempt), [2, 3])
+    }))
+
+  it.effect("full jitter draws each delay from the seeded Random in [0, capped exponential)", () =>
+    Effect.gen(function*() {
+      const seed = 42
+      const expected: Array<number> = []
+      const random = Random.make(seed)
+      for (const base of [500, 1000, 2000, 4000]) expected.push(Math.floor(base * (yield* random.next)))
+      const { model } = scripted([
+        { fail: serverError() },
+        { fail: rateLimited() },
+        { fail: rateLimited() },
+        { fail: serverError() },
+        { text: "ok" }
+      ])
+      const { events, listen } = collect()
+      const retried = model.pipe(Retry.withPolicy({ budget: false }))
+      const fiber = yield* Effect.fork(listen(retried.generate(prompt)).pipe(Effect.withRandom(Random.make(seed))))
+      yield* TestClock.adjust("1 minute")
+      const result = yield* Fiber.join(fiber)
+      assert.strictEqual(result.text, "ok")
+      assert.deepStrictEqual(delaysOf(events), expected)
+      for (const [i, d] of delaysOf(events).entries()) assert.isTrue(d < 500 * 2 ** i)
+    }))
+
+  it.effect("caps each delay", () =>
+    Effect.gen(function*() {
+      const { model } = scripted(Array.from({ length: 4 }, () => ({ fail: rateLimited() })))
+      const { events, listen } = collect()
+      const retried = model.pipe(
+        Retry.withPolicy({ schedule: noJitter({ base: "1 second", factor: 10, cap: "5 seconds" }), budget: false })
+      )
+      const fiber = yield* Effect.fork(listen(retried.generate(prompt)))
+      yield* TestClock.adjust("1 minute")
+      yield* Fiber.join(fiber)
+      assert.deepStrictEqual(delaysOf(events), [1000, 5000, 5000, 5000])
+    }))
+
+  it.effect("honours retry-after when it is longer than the backoff", () =>
+    Effect.gen(function*() {
+      const { calls, model } = scripted([{ fail: rateLimited("3 seconds") }, { text: "ok" }])
+      const { events, listen } = collect()
+      const fiber = yield* Effect.fork(
+        listen(model.pipe(Retry.withPolicy({ schedule: noJitter(), budget: false })).generate(prompt))
+      )
+      yield* TestClock.adjust("2999 millis")
+      assert.strictEqual(calls.length, 1)
+      yield* TestClock.adjust("1 millis")
+      yield* Fiber.join(fiber)
+      assert.deepStrictEqual(calls, [0, 3000])
+      assert.deepStrictEqual(delaysOf(events), [3000])
+    }))
+
+  it.effect("fails at once when retry-after is longer than maxRetryAfter", () =>
+    Effect.gen(function*() {
+      const { calls, model } = scripted([{ fail: rateLimited("2 minutes") }, { text: "ok" }])
+      const { events, listen } = collect()
+      const error = yield* Effect.flip(
+        listen(model.pipe(Retry.withPolicy({ maxRetryAfter: "1 minute", budget: false })).generate(prompt))
+      )
+      assert.strictEqual(error._tag, "RateLimited")
+      assert.deepStrictEqual(calls, [0])
+      assert.strictEqual(events.length, 0)
+    }))
+
+  it.effect("never retries InvalidRequest; retries ServerError twice by default", () =>
+    Effect.gen(function*() {
+      const invalid = scripted([{ fail: invalidRequest() }, { text: "ok" }])
+      const e1 = yield* Effect.flip(invalid.model.pipe(Retry.withPolicy({ budget: false })).generate(prompt))
+      assert.strictEqual(e1._tag, "InvalidRequest")
+      assert.strictEqual(invalid.calls.length, 1)
+
+      const failing = scripted(Array.from({ length: 5 }, () => ({ fail: serverError() })))
+      const fiber = yield* Effect.fork(
+        failing.model.pipe(Retry.withPolicy({ schedule: noJitter(), budget: false })).generate(prompt)
+      )
+      yield* TestClock.adjust("1 minute")
+      const e2 = yield* Effect.flip(Fiber.join(fiber))
+      assert.strictEqual(e2._tag, "ServerError")
+      assert.strictEqual(failing.calls.length, 3)
+    }))
+
+  it.effect("a per-tag policy and maxRetries bound the retries", () =>
+    Effect.gen(function*() {
+      const { calls, model } = scripted(Array.from({ length: 10 }, () => ({ fail: rateLimited() })))
+      const fiber = yield* Effect.fork(
+        model.pipe(
+          Retry.withPolicy({ schedule: noJitter(), retries: { RateLimited: 9 }, maxRetries: 6, budget: false })
+        ).generate(prompt)
+      )
+      yield* TestClock.adjust("10 minutes")
+      yield* Effect.flip(Fiber.join(fiber))
+      assert.strictEqual(calls.length, 7)
+    }))
+
+  it.effect("the retry budget allows at most its share of calls in the sliding window", () =>
+    Effect.gen(function*() {
+      const { calls, model } = scripted(Array.from({ length: 100 }, () => ({ fail: serverError() })))
+      const budget = Retry.makeBudget({ ratio: 0.5, minRetries: 1, window: "10 seconds" })
+      const retried = model.pipe(
+        Retry.withPolicy({ schedule: noJitter({ base: "10 millis" }), retries: { ServerError: 1 }, budget })
+      )
+      const once = Effect.gen(function*() {
+        const fiber = yield* Effect.fork(retried.generate(prompt))
+        yield* TestClock.adjust("10 millis")
+        yield* Effect.flip(Fiber.join(fiber))
+      })
+      const counts: Array<number> = []
+      for (let i = 0; i < 4; i++) {
+        const before = calls.length
+        yield* once
+        counts.push(calls.length - before)
+      }
+      // retries < max(1, 0.5 * calls): call 1 retries, 2 not, 3 retries, 4 not
+      assert.deepStrictEqual(counts, [2, 1, 2, 1])
+      assert.deepStrictEqual(budget.usage("fake", yield* TestClock.currentTimeMillis), { calls: 4, retries: 2 })
+      yield* TestClock.adjust("11 seconds")
+      const before = calls.length
+      yield* once
+      assert.strictEqual(calls.length - before, 2)
+    }))
+
+  it.effect("streams are retried before their first token", () =>
+    Effect.gen(function*() {
+      const { calls, model } = scripted([{ fail: serverError() }, { chunks: ["a", "b"] }])
+      const fiber = yield* Effect.fork(
+        model.pipe(Retry.withPolicy({ schedule: noJitter(), budget: false })).stream(prompt).pipe(Stream.runCollect)
+      )
+      yield* TestClock.adjust("1 second")
+      const events = Array.from(yield* Fiber.join(fiber))
+      assert.deepStrictEqual(calls, [0, 500])
+      assert.deepStrictEqual(events.map((e) => e._tag), ["TextDelta", "TextDelta", "Finish"])
+      const finish = events[2]!
+      assert.deepStrictEqual(
+        finish._tag === "Finish" ? finish.completion.attempts.map((a) => a.outcome) : [],
+        ["ServerError", "success"]
+      )
+    }))
+
+  it.effect("streams are never restarted after their first token", () =>
+    Effect.gen(function*() {
+      const { calls, model } = scripted([{ chunks: ["a"], failAfterChunks: serverError() }, { text: "ok" }])
+      const seen: Array<string> = []
+      const error = yield* model.pipe(Retry.withPolicy({ budget: false })).stream(prompt).pipe(
+        Stream.runForEach((e) => Effect.sync(() => seen.push(e._tag))),
+        Effect.flip
+      )
+      assert.strictEqual(error._tag, "ServerError")
+      assert.deepStrictEqual(seen, ["TextDelta"])
+      assert.strictEqual(calls.length, 1)
+    }))
+
+  it.effect("Retry.layer wraps the LanguageModel below it", () =>
+    Effect.gen(function*() {
+      const { calls, model } = scripted([{ fail: serverError() }, { text: "via layer" }])
+      const layer = Retry.layer({ schedule: noJitter(), budget: false }).pipe(
+        Layer.provide(LanguageModel.layer(model))
+      )
+      const fiber = yield* Effect.fork(LanguageModel.generate(prompt).pipe(Effect.provide(layer)))
+      yield* TestClock.adjust("1 second")
+      const result = yield* Fiber.join(fiber)
+      assert.strictEqual(result.text, "via layer")
+      assert.strictEqual(calls.length, 2)
+    }))
+
+  it("keeps the model's types", () => {
+    const model = scripted([]).model as LanguageModel.With<LlmError.ServerError | LlmError.RateLimited, "R">
+    const retried = model.pipe(Retry.withPolicy(Retry.standard))
+    expectTypeOf(retried).toEqualTypeOf<LanguageModel.With<LlmError.ServerError | LlmError.RateLimited, "R">>()
+    expectTypeOf(Retry.layer()).toEqualTypeOf<
+      Layer.Layer<LanguageModel.LanguageModel, never, LanguageModel.LanguageModel>
+    >()
+    assert.strictEqual(Duration.toMillis(Duration.decode(Retry.standard.maxRetryAfter!)), 30000)
+  })
+})

@@ -1,0 +1,103 @@
+import * as AlertSink from "@effect-llm/core/AlertSink"
+import * as SpendMonitor from "@effect-llm/core/SpendMonitor"
+import * as UsageLedger from "@effect-llm/core/UsageLedger"
+import { assert, describe, it } from "@effect/vitest"
+import { Clock, Effect, Layer, TestClock } from "effect"
+
+const entry = (costUsd: number, user = "u1", feature = "chat") =>
+  Effect.map(Clock.currentTimeMillis, (at): UsageLedger.Entry => ({
+    at,
+    provider: "openai",
+    model: "gpt-5-mini",
+    user,
+    feature,
+    usage: { inputTokens: 10, cachedInputTokens: 0, cacheWriteInputTokens: 0, outputTokens: 10, reasoningTokens: 0 },
+    costUsd,
+    latencyMillis: 1,
+    outcome: "success"
+  }))
+
+describe("SpendMonitor", () => {
+  it.effect("spend rate over a threshold alerts once per episode and re-arms when it clears", () =>
+    Effect.gen(function*() {
+      const sink = AlertSink.makeMemory()
+      const monitor = SpendMonitor.make({ rate: { window: "1 minute", thresholdUsd: 1 } })
+      const observe = (usd: number) =>
+        Effect.flatMap(entry(usd), monitor.observe).pipe(Effect.provideService(AlertSink.AlertSink, sink))
+      yield* observe(0.6)
+      yield* TestClock.adjust("10 seconds")
+      yield* observe(0.3)
+      assert.strictEqual((yield* sink.alerts).length, 0)
+      yield* observe(0.2) // 1.1 in the last minute
+      yield* observe(0.5)
+      yield* observe(0.5)
+      const alerts = yield* sink.alerts
+      assert.strictEqual(alerts.length, 1)
+      assert.strictEqual(alerts[0]!.kind, "spend-rate")
+      assert.closeTo(alerts[0]!.value, 1.1, 1e-12)
+      // the window slides past everything: the condition clears on the next check
+      yield* TestClock.adjust("1 minute")
+      yield* monitor.check.pipe(Effect.provideService(AlertSink.AlertSink, sink))
+      yield* observe(0.5)
+      assert.strictEqual((yield* sink.alerts).length, 1)
+      yield* observe(0.6)
+      assert.strictEqual((yield* sink.alerts).length, 2)
+    }))
+
+  it.effect("a user's spend far above its EWMA baseline is a spike (once per episode)", () =>
+    Effect.gen(function*() {
+      const sink = AlertSink.makeMemory()
+      const monitor = SpendMonitor.make({
+        spike: { by: ["user", "feature"], bucket: "1 hour", zScore: 3, minBuckets: 3, minSpendUsd: 0.05 }
+      })
+      const observe = (usd: number, user = "alice", feature = "chat") =>
+        Effect.flatMap(entry(usd, user, feature), monitor.observe).pipe(
+          Effect.provideService(AlertSink.AlertSink, sink)
+        )
+      // five quiet hours: ~$0.01-0.012 an hour for alice, and bob likewise
+      for (const usd of [0.01, 0.012, 0.011, 0.01, 0.012]) {
+        yield* observe(usd)
+        yield* observe(usd, "bob", "search")
+        yield* TestClock.adjust("1 hour")
+      }
+      assert.strictEqual((yield* sink.alerts).length, 0)
+      // alice spends 10x in this hour, in small calls
+      for (let i = 0; i < 10; i++) yield* observe(0.012)
+      yield* observe(0.011, "bob", "search")
+      const alerts = yield* sink.alerts
+      assert.deepStrictEqual(alerts.map((a) => `${a.kind}:${a.key}`), [
+        "spend-spike:user:alice",
+        "spend-spike:feature:chat"
+      ])
+      assert.isAbove(alerts[0]!.value, 3)
+      // more in the same hour: no new alert
+      for (let i = 0; i < 5; i++) yield* observe(0.02)
+      assert.strictEqual((yield* sink.alerts).length, 2)
+      // next hour, back to normal: re-armed; then a new spike alerts again
+      yield* TestClock.adjust("1 hour")
+      yield* observe(0.01)
+      assert.strictEqual((yield* sink.alerts).length, 2)
+      yield* TestClock.adjust("1 hour")
+      for (let i = 0; i < 40; i++) yield* observe(0.05)
+      assert.strictEqual((yield* sink.alerts).filter((a) => a.key === "user:alice").length, 2)
+    }))
+
+  it.effect("layerLedger feeds every ledger record to the monitor; the default sink is the logger", () =>
+    Effect.gen(function*() {
+      const ledger = yield* UsageLedger.UsageLedger
+      const sink = AlertSink.makeMemory()
+      yield* Effect.flatMap(entry(5), ledger.record).pipe(Effect.provideService(AlertSink.AlertSink, sink))
+      assert.strictEqual((yield* sink.alerts).length, 1)
+      assert.strictEqual((yield* ledger.totals()).calls, 1)
+      // no sink in context: goes to the logger, does not fail
+      yield* TestClock.adjust("2 minutes")
+      yield* Effect.flatMap(entry(5), ledger.record)
+    }).pipe(
+      Effect.provide(
+        SpendMonitor.layerLedger.pipe(
+          Layer.provide(UsageLedger.layerMemory()),
+          Layer.provide(SpendMonitor.layer({ rate: { window: "1 minute", thresholdUsd: 1 } }))
+        )
+      )
+    ))
+})

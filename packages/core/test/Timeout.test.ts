@@ -1,0 +1,162 @@
+import { CallEvent, LanguageModel, type LlmError } from "@effect-llm/core"
+import * as Timeout from "@effect-llm/core/Timeout"
+import { assert, describe, it } from "@effect/vitest"
+import { Duration, Effect, Fiber, FiberRef, Layer, Stream, TestClock } from "effect"
+import { expectTypeOf } from "vitest"
+import { prompt, scripted } from "./resilienceFixtures.js"
+
+const timeoutOf = (error: LlmError.LlmError) =>
+  error._tag === "Timeout" ? { phase: error.phase, after: Duration.toMillis(error.after) } : error._tag
+
+describe("Timeout", () => {
+  it.effect("total: a slow generate fails with Timeout(total) and is interrupted", () =>
+    Effect.gen(function*() {
+      const { interrupted, model } = scripted([{ delay: "5 seconds" }])
+      const fiber = yield* Effect.fork(model.pipe(Timeout.withTimeouts({ total: "2 seconds" })).generate(prompt))
+      yield* TestClock.adjust("1999 millis")
+      assert.isNull(fiber.unsafePoll())
+      yield* TestClock.adjust("1 millis")
+      const error = yield* Effect.flip(Fiber.join(fiber))
+      assert.deepStrictEqual(timeoutOf(error), { phase: "total", after: 2000 })
+      assert.strictEqual(interrupted.count, 1)
+    }))
+
+  it.effect("a fast generate is not affected", () =>
+    Effect.gen(function*() {
+      const { model } = scripted([{ delay: "1 second", text: "fine" }])
+      const fiber = yield* Effect.fork(model.pipe(Timeout.withTimeouts({ total: "2 seconds" })).generate(prompt))
+      yield* TestClock.adjust("1 second")
+      assert.strictEqual((yield* Fiber.join(fiber)).text, "fine")
+    }))
+
+  it.effect("response: the deadline grows with maxOutputTokens, capped by total", () =>
+    Effect.gen(function*() {
+      const options: Timeout.Options = {
+        total: "10 seconds",
+        response: { base: "1 second", perOutputToken: "10 millis" }
+      }
+      assert.strictEqual(Timeout.generateDeadline(options, { ...prompt, maxOutputTokens: 100 }), 2000)
+      assert.strictEqual(Timeout.generateDeadline(options, { ...prompt, maxOutputTokens: 5000 }), 10000)
+      assert.strictEqual(Timeout.generateDeadline(options, prompt), 10000)
+      const short = scripted([{ delay: "3 seconds" }])
+      const f1 = yield* Effect.fork(
+        short.model.pipe(Timeout.withTimeouts(options)).generate({ ...prompt, maxOutputTokens: 100 })
+      )
+      yield* TestClock.adjust("2 seconds")
+      assert.deepStrictEqual(timeoutOf(yield* Effect.flip(Fiber.join(f1))), { phase: "total", after: 2000 })
+      const long = scripted([{ delay: "3 seconds", text: "long" }])
+      const f2 = yield* Effect.fork(
+        long.model.pipe(Timeout.withTimeouts(options)).generate({ ...prompt, maxOutputTokens: 500 })
+      )
+      yield* TestClock.adjust("3 seconds")
+      assert.strictEqual((yield* Fiber.join(f2)).text, "long")
+    }))
+
+  it.effect("first token: a stream whose first event is late fails with Timeout(first-token)", () =>
+    Effect.gen(function*() {
+      const { interrupted, model } = scripted([{ delay: "5 seconds", chunks: ["a"] }])
+      const fiber = yield* Effect.fork(
+        model.pipe(Timeout.withTimeouts({ firstToken: "1 second", idle: "10 seconds" })).stream(prompt).pipe(
+          Stream.runCollect
+        )
+      )
+      yield* TestClock.adjust("1 second")
+      const error = yield* Effect.flip(Fiber.join(fiber))
+      assert.deepStrictEqual(timeoutOf(error), { phase: "first-token", after: 1000 })
+      assert.strictEqual(interrupted.count, 1)
+    }))
+
+  it.effect("idle: a gap between two chunks fails with Timeout(idle) after the first chunk", () =>
+    Effect.gen(function*() {
+      const { interrupted, model } = scripted([{ chunks: ["a", "b"], chunkDelay: "3 seconds" }])
+      const seen: Array<string> = []
+      const fiber = yield* Effect.fork(
+        model.pipe(Timeout.withTimeouts({ firstToken: "1 second", idle: "2 seconds" })).stream(prompt).pipe(
+          Stream.runForEach((e) => Effect.sync(() => seen.push(e._tag)))
+        )
+      )
+      yield* TestClock.adjust("1999 millis")
+      assert.deepStrictEqual(seen, ["TextDelta"])
+      assert.isNull(fiber.unsafePoll())
+      yield* TestClock.adjust("1 millis")
+      const error = yield* Effect.flip(Fiber.join(fiber))
+      assert.deepStrictEqual(timeoutOf(error), { phase: "idle", after: 2000 })
+      assert.strictEqual(interrupted.count, 1)
+    }))
+
+  it.effect("total: a stream that keeps trickling fails with Timeout(total)", () =>
+    Effect.gen(function*() {
+      const { model } = scripted([{ chunks: ["a", "b", "c", "d", "e"], chunkDelay: "1 second" }])
+      const seen: Array<string> = []
+      const fiber = yield* Effect.fork(
+        model.pipe(Timeout.withTimeouts({ idle: "2 seconds", total: "2500 millis" })).stream(prompt).pipe(
+          Stream.runForEach((e) => Effect.sync(() => seen.push(e._tag === "TextDelta" ? e.text : e._tag)))
+        )
+      )
+      yield* TestClock.adjust("2500 millis")
+      const error = yield* Effect.flip(Fiber.join(fiber))
+      assert.deepStrictEqual(timeoutOf(error), { phase: "total", after: 2500 })
+      assert.deepStrictEqual(seen, ["a", "b", "c"])
+    }))
+
+  it.effect("a stream within its timeouts completes", () =>
+    Effect.gen(function*() {
+      const { model } = scripted([{ chunks: ["a", "b", "c"], chunkDelay: "1 second" }])
+      const fiber = yield* Effect.fork(
+        model.pipe(Timeout.withTimeouts(Timeout.standard)).stream(prompt).pipe(Stream.runCollect)
+      )
+      yield* TestClock.adjust("2 seconds")
+      const events = Array.from(yield* Fiber.join(fiber))
+      assert.deepStrictEqual(events.map((e) => e._tag), ["TextDelta", "TextDelta", "TextDelta", "Finish"])
+    }))
+
+  it.effect("connect: providers read the connect timeout from currentConnectTimeout", () =>
+    Effect.gen(function*() {
+      const seen: Array<number | undefined> = []
+      const probe = LanguageModel.make<never, never>({
+        provider: "probe",
+        model: "p",
+        generate: () =>
+          Effect.flatMap(FiberRef.get(Timeout.currentConnectTimeout), (d) => {
+            seen.push(d === undefined ? undefined : Duration.toMillis(d))
+            return Effect.die("unused")
+          }),
+        stream: () => Stream.empty
+      })
+      yield* Effect.exit(probe.pipe(Timeout.withTimeouts({ connect: "7 seconds" })).generate(prompt))
+      yield* Effect.exit(probe.pipe(Timeout.withTimeouts({ connect: "8 seconds", total: "1 minute" })).generate(prompt))
+      yield* Effect.exit(probe.generate(prompt))
+      assert.deepStrictEqual(seen, [7000, 8000, undefined])
+    }))
+
+  it.effect("streams emit FirstToken with the time to the first event", () =>
+    Effect.gen(function*() {
+      const { model } = scripted([{ delay: "1500 millis", chunks: ["a", "b"] }])
+      const events: Array<CallEvent.CallEvent> = []
+      const fiber = yield* Effect.fork(
+        model.pipe(Timeout.withTimeouts({ firstToken: "5 seconds" })).stream(prompt).pipe(
+          Stream.runDrain,
+          CallEvent.listen((e) => Effect.sync(() => events.push(e)))
+        )
+      )
+      yield* TestClock.adjust("2 seconds")
+      yield* Fiber.join(fiber)
+      assert.deepStrictEqual(events, [{ _tag: "FirstToken", provider: "fake", model: "fake-1", afterMillis: 1500 }])
+    }))
+
+  it.effect("Timeout.layer wraps the LanguageModel below it", () =>
+    Effect.gen(function*() {
+      const { model } = scripted([{ delay: "5 seconds" }])
+      const layer = Timeout.layer({ total: "1 second" }).pipe(Layer.provide(LanguageModel.layer(model)))
+      const fiber = yield* Effect.fork(LanguageModel.generate(prompt).pipe(Effect.provide(layer)))
+      yield* TestClock.adjust("1 second")
+      assert.deepStrictEqual(timeoutOf(yield* Effect.flip(Fiber.join(fiber))), { phase: "total", after: 1000 })
+    }))
+
+  it("adds Timeout to the error type", () => {
+    const model = scripted([]).model as unknown as LanguageModel.With<LlmError.ServerError, "R">
+    expectTypeOf(model.pipe(Timeout.withTimeouts({ total: "1 second" }))).toEqualTypeOf<
+      LanguageModel.With<LlmError.ServerError | LlmError.Timeout, "R">
+    >()
+  })
+})

@@ -1,0 +1,168 @@
+import type { Completion } from "@effect-llm/core/Completion"
+import * as LanguageModel from "@effect-llm/core/LanguageModel"
+import { ServerError } from "@effect-llm/core/LlmError"
+import * as ModelCatalog from "@effect-llm/core/ModelCatalog"
+import * as UsageLedger from "@effect-llm/core/UsageLedger"
+import { assert, describe, expectTypeOf, it } from "@effect/vitest"
+import { Effect, Fiber, Layer, Metric, MetricState, Stream, TestClock } from "effect"
+
+const completion = (model: string, cached = 0): Completion => ({
+  text: "ok",
+  finishReason: "stop",
+  usage: {
+    inputTokens: 1_000,
+    cachedInputTokens: cached,
+    cacheWriteInputTokens: 0,
+    outputTokens: 100,
+    reasoningTokens: 0
+  },
+  provider: "openai",
+  model,
+  servedModel: `${model}-2026-08-07`,
+  attempts: [],
+  cache: cached > 0 ? "hit" : "miss"
+})
+
+let mode: "ok" | "fail" | "hang" = "ok"
+const base = (model: string) =>
+  LanguageModel.make({
+    provider: "openai",
+    model,
+    generate: (request) =>
+      mode === "fail"
+        ? Effect.fail(new ServerError({ provider: "openai", model, status: 500 }))
+        : mode === "hang"
+        ? Effect.never
+        : Effect.as(
+          Effect.sleep("250 millis"),
+          completion(request.model ?? model, request.feature === "cached" ? 600 : 0)
+        ),
+    stream: (request) =>
+      Stream.make(
+        { _tag: "TextDelta" as const, text: "o" },
+        { _tag: "Finish" as const, completion: completion(request.model ?? model) }
+      )
+  })
+
+const deps = Layer.mergeAll(UsageLedger.layerMemory(), ModelCatalog.layer)
+
+describe("UsageLedger", () => {
+  it.effect("records every call with tokens, cost, latency, cache status and outcome; totals by user, feature, model and window", () =>
+    Effect.gen(function*() {
+      mode = "ok"
+      const model = base("gpt-5-mini").pipe(UsageLedger.track())
+      expectTypeOf(model).toEqualTypeOf<LanguageModel.With<ServerError, UsageLedger.UsageLedger>>()
+      const run = (request: Parameters<typeof model.generate>[0]) =>
+        Effect.gen(function*() {
+          const fiber = yield* Effect.fork(model.generate(request))
+          yield* TestClock.adjust("250 millis")
+          return yield* Fiber.join(fiber)
+        })
+      yield* run({ messages: [], user: "alice", feature: "chat" })
+      yield* run({ messages: [], user: "alice", feature: "cached" })
+      yield* run({ messages: [], user: "bob", feature: "chat", model: "gpt-5" })
+      yield* TestClock.adjust("2 hours")
+      mode = "fail"
+      yield* Effect.flip(model.generate({ messages: [], user: "bob", feature: "chat" }))
+      mode = "hang"
+      const hung = yield* Effect.fork(model.generate({ messages: [], user: "carol" }))
+      yield* TestClock.adjust("1 second")
+      yield* Fiber.interrupt(hung)
+
+      const ledger = yield* UsageLedger.UsageLedger
+      const entries = yield* ledger.entries()
+      assert.deepStrictEqual(entries.map((e) => e.outcome), [
+        "success",
+        "success",
+        "success",
+        "ServerError",
+        "interrupted"
+      ])
+      const first = entries[0]!
+      assert.strictEqual(first.provider, "openai")
+      assert.strictEqual(first.model, "gpt-5-mini")
+      assert.strictEqual(first.user, "alice")
+      assert.strictEqual(first.feature, "chat")
+      assert.strictEqual(first.latencyMillis, 250)
+      assert.strictEqual(first.cache, "miss")
+      const mini = (1_000 * 0.25 + 100 * 2) / 1e6
+      const miniCached = (400 * 0.25 + 600 * 0.025 + 100 * 2) / 1e6
+      const full = (1_000 * 1.25 + 100 * 10) / 1e6
+      assert.closeTo(first.costUsd!, mini, 1e-15)
+      assert.strictEqual(entries[1]!.usage.cachedInputTokens, 600)
+      assert.strictEqual(entries[1]!.cache, "hit")
+      assert.strictEqual(entries[4]!.latencyMillis, 1_000)
+
+      const byUser = yield* ledger.totalsBy("user")
+      assert.closeTo(byUser.get("alice")!.costUsd, mini + miniCached, 1e-15)
+      assert.strictEqual(byUser.get("alice")!.cachedInputTokens, 600)
+      assert.strictEqual(byUser.get("alice")!.cacheHits, 1)
+      assert.strictEqual(byUser.get("bob")!.calls, 2)
+      assert.strictEqual(byUser.get("bob")!.failures, 1)
+      const byModel = yield* ledger.totalsBy("model")
+      assert.closeTo(byModel.get("gpt-5")!.costUsd, full, 1e-15)
+      const byFeature = yield* ledger.totalsBy("feature", { user: "alice" })
+      assert.deepStrictEqual(Array.from(byFeature.keys()).sort(), ["cached", "chat"])
+      // the last hour only has the failure and the interruption
+      const recent = yield* ledger.totals({ window: "1 hour" })
+      assert.strictEqual(recent.calls, 2)
+      assert.strictEqual(recent.costUsd, 0)
+      const all = yield* ledger.totals()
+      assert.strictEqual(all.calls, 5)
+      assert.strictEqual(all.inputTokens, 3_000)
+      assert.strictEqual(all.outputTokens, 300)
+    }).pipe(Effect.provide(deps)))
+
+  it.effect("updates Effect metrics", () =>
+    Effect.gen(function*() {
+      mode = "ok"
+      const model = base("gpt-4o-mini").pipe(UsageLedger.track())
+      const calls = Metric.tagged(
+        Metric.tagged(Metric.tagged(UsageLedger.metrics.calls, "provider", "openai"), "model", "gpt-4o-mini"),
+        "outcome",
+        "success"
+      )
+      const before = (yield* Metric.value(calls)) as MetricState.MetricState.Counter<number>
+      yield* Stream.runDrain(model.stream({ messages: [] }))
+      yield* Stream.runDrain(model.stream({ messages: [] }))
+      const after = (yield* Metric.value(calls)) as MetricState.MetricState.Counter<number>
+      assert.strictEqual(after.count - before.count, 2)
+      const output = Metric.tagged(
+        Metric.tagged(Metric.tagged(UsageLedger.metrics.tokens, "provider", "openai"), "model", "gpt-4o-mini"),
+        "type",
+        "output"
+      )
+      assert.isAtLeast(((yield* Metric.value(output)) as MetricState.MetricState.Counter<number>).count, 200)
+      const ledger = yield* UsageLedger.UsageLedger
+      assert.strictEqual((yield* ledger.totals({ model: "gpt-4o-mini" })).calls, 2)
+    }).pipe(Effect.provide(deps)))
+
+  it.effect("without a catalog, unpriced calls stay unpriced (never zero-priced)", () =>
+    Effect.gen(function*() {
+      mode = "ok"
+      const model = base("mystery").pipe(UsageLedger.track())
+      const fiber = yield* Effect.fork(model.generate({ messages: [] }))
+      yield* TestClock.adjust("1 second")
+      yield* Fiber.join(fiber)
+      const ledger = yield* UsageLedger.UsageLedger
+      const [entry] = yield* ledger.entries()
+      assert.isUndefined(entry!.costUsd)
+      assert.strictEqual((yield* ledger.totals()).unpriced, 1)
+    }).pipe(Effect.provide(UsageLedger.layerMemory())))
+
+  it.effect("UsageLedger.layer wraps the LanguageModel in context", () =>
+    Effect.gen(function*() {
+      mode = "ok"
+      const fiber = yield* Effect.fork(LanguageModel.generate({ messages: [], user: "zed" }))
+      yield* TestClock.adjust("1 second")
+      yield* Fiber.join(fiber)
+      const ledger = yield* UsageLedger.UsageLedger
+      const totals = yield* ledger.totals({ user: "zed" })
+      assert.strictEqual(totals.calls, 1)
+      assert.isAbove(totals.costUsd, 0)
+    }).pipe(
+      Effect.provide(
+        UsageLedger.layer().pipe(Layer.provide(LanguageModel.layer(base("gpt-5-nano"))), Layer.provideMerge(deps))
+      )
+    ))
+})

@@ -1,0 +1,402 @@
+/**
+ * OpenAI models over the official `openai` SDK: the Responses API by default, and a Chat Completions
+ * mode for OpenAI-compatible endpoints (`api: "chat-completions"`).
+ *
+ * - Responses: leading system messages become `instructions`, `maxOutputTokens` becomes
+ *   `max_output_tokens`, JSON answers use `text.format`. The Responses API has no `stop` and no
+ *   `seed`: they are not sent.
+ * - Chat Completions: system messages keep their place (`system`, or `developer` with `systemRole`),
+ *   `maxOutputTokens` becomes `max_completion_tokens` (or `max_tokens`), `stop`, `seed` and
+ *   `response_format` are sent; streams ask for the final usage chunk.
+ * - `user` (who pays, in effect-llm) is not sent unless `forwardUser` says how (as
+ *   `safety_identifier`, or the older `user`): it is often personal data.
+ * - The request id (`x-request-id`), the `x-ratelimit-*` headers, usage (cached and reasoning tokens
+ *   included) and the served model are on every `Completion`.
+ * - Every failure is one error of the taxonomy (`LlmError.ProviderError`); interrupting a call or a
+ *   stream aborts its HTTP request.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Layer } from "effect"
+ * import { LanguageModel } from "@effect-llm/core"
+ * import { OpenAiClient, OpenAiLanguageModel } from "@effect-llm/openai"
+ *
+ * const Gpt = OpenAiLanguageModel.model("gpt-5-mini").pipe(Layer.provide(OpenAiClient.layerConfig()))
+ *
+ * const program = LanguageModel.generate({ messages: [{ role: "user", content: "Hello!" }] }).pipe(
+ *   Effect.provide(Gpt)
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ */
+import type { Completion } from "@effect-llm/core/Completion"
+import type { GenerateRequest } from "@effect-llm/core/GenerateRequest"
+import * as LanguageModel from "@effect-llm/core/LanguageModel"
+import type * as LlmError from "@effect-llm/core/LlmError"
+import * as StreamEvent from "@effect-llm/core/StreamEvent"
+import * as Telemetry from "@effect-llm/core/Telemetry"
+import * as Chunk from "effect/Chunk"
+import type * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import * as Stream from "effect/Stream"
+import type OpenAI from "openai"
+import type { ChatCompletionChunk } from "openai/resources/chat/completions/completions"
+import type { ResponseStreamEvent } from "openai/resources/responses/responses"
+import type { ReasoningEffort } from "openai/resources/shared"
+import { Call } from "./internal/call.js"
+import * as Chat from "./internal/chat.js"
+import { type CallInfo, isFiltered, type Outcome } from "./internal/completion.js"
+import { type ErrorContext, fromUnknown, interrupted } from "./internal/errors.js"
+import type { ModelOptions } from "./internal/options.js"
+import * as Responses from "./internal/responses.js"
+import { OpenAiClient } from "./OpenAiClient.js"
+import type { Service as ClientService } from "./OpenAiClient.js"
+
+/**
+ * The provider name, as in `gen_ai.provider.name`.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const provider = "openai"
+
+/**
+ * Options of a model.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** Which API to speak. Defaults to `"responses"`; use `"chat-completions"` for OpenAI-compatible endpoints. */
+  readonly api?: "responses" | "chat-completions" | undefined
+  /**
+   * The provider name on completions, errors and spans (`gen_ai.provider.name`). Defaults to
+   * `"openai"`; set it when the base URL is another vendor's OpenAI-compatible endpoint.
+   */
+  readonly provider?: string | undefined
+  /** `store` (Responses; Chat Completions when supported). Not sent by default (the API's default applies). */
+  readonly store?: boolean | undefined
+  /** `reasoning.effort` (Responses) / `reasoning_effort` (Chat Completions), for reasoning models. */
+  readonly reasoningEffort?: ReasoningEffort | undefined
+  /**
+   * Send the request's `user` to OpenAI, as `safety_identifier` (recommended by OpenAI; hash it if it
+   * is personal data) or as the older `user` field. Not sent by default.
+   */
+  readonly forwardUser?: "safety_identifier" | "user" | undefined
+  /** Chat Completions: the role of system messages. Defaults to `"system"`. */
+  readonly systemRole?: "system" | "developer" | undefined
+  /**
+   * Chat Completions: the field `maxOutputTokens` is sent as. Defaults to `"max_completion_tokens"`;
+   * some older compatible servers only know `"max_tokens"`.
+   */
+  readonly maxTokensField?: "max_completion_tokens" | "max_tokens" | undefined
+  /** Chat Completions: ask for the final usage chunk of a stream. Defaults to `true`. */
+  readonly streamUsage?: boolean | undefined
+}
+
+const resolveOptions = (options: Options | undefined): ModelOptions => ({
+  api: options?.api ?? "responses",
+  provider: options?.provider ?? provider,
+  store: options?.store,
+  reasoningEffort: options?.reasoningEffort,
+  forwardUser: options?.forwardUser,
+  systemRole: options?.systemRole ?? "system",
+  maxTokensField: options?.maxTokensField ?? "max_completion_tokens",
+  streamUsage: options?.streamUsage ?? true
+})
+
+interface StreamState<Event> {
+  readonly text: string
+  event(event: Event): string | undefined
+  outcome(info: CallInfo, headers: Headers, now: number): Outcome
+}
+
+/** What differs between the two APIs. */
+interface Api<Event> {
+  readonly body: (model: string, options: ModelOptions, request: GenerateRequest, stream: boolean) => unknown
+  readonly create: (
+    client: OpenAI,
+    body: unknown,
+    options: ReturnType<Call["options"]>
+  ) => Promise<{ readonly data: unknown; readonly response: globalThis.Response }>
+  readonly parse: (info: CallInfo, data: unknown, headers: Headers, now: number) => Outcome
+  readonly state: () => StreamState<Event>
+}
+
+const responsesApi: Api<ResponseStreamEvent> = {
+  body: Responses.toBody,
+  create: (client, body, options) => client.responses.create(body as never, options as never).withResponse(),
+  parse: Responses.fromResponse,
+  state: () => new Responses.StreamState()
+}
+
+const chatApi: Api<ChatCompletionChunk> = {
+  body: Chat.toBody,
+  create: (client, body, options) => client.chat.completions.create(body as never, options as never).withResponse(),
+  parse: Chat.fromCompletion,
+  state: () => new Chat.StreamState()
+}
+
+const apiOf = (options: ModelOptions): Api<unknown> =>
+  (options.api === "chat-completions" ? chatApi : responsesApi) as Api<unknown>
+
+const errorContext = (
+  client: ClientService,
+  providerName: string,
+  model: string,
+  headers: Headers | undefined,
+  now: number
+): ErrorContext => ({
+  provider: providerName,
+  model,
+  requestId: headers?.get("x-request-id") ?? undefined,
+  headers,
+  now,
+  timeoutMillis: client.timeoutMillis,
+  apiKey: Redacted.value(client.apiKey)
+})
+
+const callInfo = (
+  client: ClientService,
+  options: ModelOptions,
+  model: string,
+  request: GenerateRequest
+): Telemetry.CallInfo => ({
+  provider: options.provider,
+  model,
+  request,
+  serverAddress: client.serverAddress,
+  serverPort: client.serverPort
+})
+
+const generateWith = (
+  client: ClientService,
+  defaultModel: string,
+  options: ModelOptions,
+  api: Api<unknown>,
+  request: GenerateRequest
+): Effect.Effect<Completion, LlmError.ProviderError> => {
+  const model = request.model ?? defaultModel
+  const body = api.body(model, options, request, false)
+  const providerName = options.provider
+  return Telemetry.traceGenerate(callInfo(client, options, model, request))(
+    Effect.clockWith((clock) =>
+      Effect.async<Completion, LlmError.ProviderError>((resume) => {
+        const info: CallInfo = { provider: providerName, model, started: clock.unsafeCurrentTimeMillis() }
+        const call = new Call()
+        const fail = (error: unknown, headers: Headers | undefined) =>
+          resume(
+            Effect.fail(
+              fromUnknown(error, errorContext(client, providerName, model, headers, clock.unsafeCurrentTimeMillis()))
+            )
+          )
+        let promise: ReturnType<Api<unknown>["create"]>
+        try {
+          promise = api.create(client.client, body, call.options(client.hooked))
+        } catch (error) {
+          fail(error, undefined)
+          return
+        }
+        promise.then(
+          (result) => {
+            const headers = result.response.headers
+            let outcome: Outcome
+            try {
+              outcome = api.parse(info, result.data, headers, clock.unsafeCurrentTimeMillis())
+            } catch (error) {
+              return fail(error, headers)
+            }
+            resume(isFiltered(outcome) ? Effect.fail(outcome) : Effect.succeed(outcome))
+          },
+          (error) => fail(error, undefined)
+        )
+        return call.cancel
+      })
+    )
+  )
+}
+
+type Pull = Effect.Effect<Option.Option<readonly [Chunk.Chunk<StreamEvent.StreamEvent>, void]>, LlmError.ProviderError>
+
+const end: Pull = Effect.succeed(Option.none())
+
+/** One streamed call: opens the request on the first pull, then reads one text delta per pull. */
+class StreamCall {
+  readonly state: StreamState<unknown>
+  readonly call = new Call()
+  info: CallInfo = undefined as unknown as CallInfo
+  clock: Clock.Clock = undefined as unknown as Clock.Clock
+  iterator: AsyncIterator<unknown> | undefined = undefined
+  headers: Headers | undefined = undefined
+  seenToken = false
+  /** No more pulls: the stream finished or failed. */
+  done = false
+  /** The HTTP answer was read to its end. */
+  complete = false
+  /** The next pull: the first one reads the clock and opens the request. */
+  pull: Pull
+  readonly read: Pull
+
+  constructor(
+    readonly client: ClientService,
+    readonly api: Api<unknown>,
+    readonly providerName: string,
+    readonly model: string,
+    readonly body: unknown
+  ) {
+    this.state = api.state()
+    this.read = Effect.async((resume) => {
+      if (this.done) resume(end)
+      else if (this.iterator === undefined) this.open(resume)
+      else this.next(resume)
+      return this.call.cancel
+    })
+    this.pull = Effect.clockWith((clock) => {
+      this.clock = clock
+      this.info = { provider: providerName, model, started: clock.unsafeCurrentTimeMillis() }
+      this.pull = this.read
+      return this.read
+    })
+  }
+
+  open(resume: (effect: Pull) => void) {
+    let promise: ReturnType<Api<unknown>["create"]>
+    try {
+      promise = this.api.create(this.client.client, this.body, this.call.options(this.client.hooked))
+    } catch (error) {
+      return this.fail(resume, error)
+    }
+    promise.then(
+      (result) => {
+        this.headers = result.response.headers
+        const data = result.data as AsyncIterable<unknown> | null
+        if (data === null || typeof data !== "object" || !(Symbol.asyncIterator in data)) {
+          return this.fail(resume, new SyntaxError("the answer is not an event stream"))
+        }
+        this.iterator = data[Symbol.asyncIterator]()
+        this.next(resume)
+      },
+      (error) => this.fail(resume, error)
+    )
+  }
+
+  next(resume: (effect: Pull) => void) {
+    this.iterator!.next().then(
+      (result) => this.onResult(resume, result),
+      (error) => this.fail(resume, error)
+    )
+  }
+
+  onResult(resume: (effect: Pull) => void, result: IteratorResult<unknown>) {
+    if (result.done === true) {
+      this.complete = true
+      this.done = true
+      let outcome: Outcome
+      try {
+        outcome = this.state.outcome(this.info, this.headers!, this.clock.unsafeCurrentTimeMillis())
+      } catch (error) {
+        return this.fail(resume, error)
+      }
+      if (isFiltered(outcome)) return resume(Effect.fail(outcome))
+      return resume(Effect.succeed(Option.some([Chunk.of(StreamEvent.finish(outcome)), undefined] as const)))
+    }
+    let text: string | undefined
+    try {
+      text = this.state.event(result.value)
+    } catch (error) {
+      return this.fail(resume, error)
+    }
+    if (text === undefined || text === "") return this.next(resume)
+    this.seenToken = true
+    resume(Effect.succeed(Option.some([Chunk.of(StreamEvent.textDelta(text)), undefined] as const)))
+  }
+
+  fail(resume: (effect: Pull) => void, error: unknown) {
+    this.done = true
+    const underlying = fromUnknown(
+      error,
+      errorContext(this.client, this.providerName, this.model, this.headers, this.clock.unsafeCurrentTimeMillis())
+    )
+    resume(Effect.fail(this.seenToken ? interrupted(underlying, this.state.text) : underlying))
+  }
+
+  /** Runs when the stream ends for any reason: aborts the request unless the answer was read to its end. */
+  readonly release = Effect.sync(() => {
+    if (!this.complete) this.call.abort()
+  })
+}
+
+const streamWith = (
+  client: ClientService,
+  defaultModel: string,
+  options: ModelOptions,
+  api: Api<unknown>,
+  request: GenerateRequest
+): Stream.Stream<StreamEvent.StreamEvent, LlmError.ProviderError> => {
+  const model = request.model ?? defaultModel
+  const body = api.body(model, options, request, true)
+  return Telemetry.traceStream(callInfo(client, options, model, request))(
+    Stream.suspend(() => {
+      const call = new StreamCall(client, api, options.provider, model, body)
+      return Stream.ensuring(Stream.unfoldChunkEffect(undefined, () => call.pull), call.release)
+    })
+  )
+}
+
+/**
+ * A model over a client you already have (the {@link model} layer uses this once it has the client).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const fromClient = (
+  client: ClientService,
+  model: string,
+  options?: Options
+): LanguageModel.With<LlmError.ProviderError> => {
+  const resolved = resolveOptions(options)
+  const api = apiOf(resolved)
+  return LanguageModel.make({
+    provider: resolved.provider,
+    model,
+    generate: (request) => generateWith(client, model, resolved, api, request),
+    stream: (request) => streamWith(client, model, resolved, api, request)
+  })
+}
+
+/**
+ * A model whose calls take the client from the context. Compose policies on it, then provide the
+ * `OpenAiClient` (or use {@link model} for a layer).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (model: string, options?: Options): LanguageModel.With<LlmError.ProviderError, OpenAiClient> => {
+  const resolved = resolveOptions(options)
+  const api = apiOf(resolved)
+  return LanguageModel.make({
+    provider: resolved.provider,
+    model,
+    generate: (request) =>
+      Effect.flatMap(OpenAiClient, (client) => generateWith(client, model, resolved, api, request)),
+    stream: (request) =>
+      Stream.unwrap(Effect.map(OpenAiClient, (client) => streamWith(client, model, resolved, api, request)))
+  })
+}
+
+/**
+ * The `LanguageModel` layer for one OpenAI model. The client is taken once, when the layer is built,
+ * so calls pay no context lookup.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const model = (name: string, options?: Options): Layer.Layer<LanguageModel.LanguageModel, never, OpenAiClient> =>
+  Layer.effect(
+    LanguageModel.LanguageModel,
+    Effect.map(OpenAiClient, (client): LanguageModel.Service => fromClient(client, name, options))
+  )

@@ -13,7 +13,7 @@ import type { GenerateRequest } from "@effect-llm/core/GenerateRequest"
 import { OpenAiClient, OpenAiLanguageModel } from "@effect-llm/openai"
 import { Effect, Layer, ManagedRuntime, Redacted, Stream } from "effect"
 import OpenAI from "openai"
-import { stacks } from "./stacks.js"
+import { cacheFigures, stacks } from "./stacks.js"
 import {
   type EmulatorProcess,
   gc,
@@ -33,7 +33,11 @@ const CONC_CALLS = quick ? 640 : 2560
 const CONCURRENCY = 64
 
 const prompt = "Summarise the benefits of typed errors in two sentences."
-const request: GenerateRequest = { messages: [{ role: "user", content: prompt }], maxOutputTokens: 64 }
+const request: GenerateRequest = {
+  messages: [{ role: "user", content: prompt }],
+  maxOutputTokens: 64,
+  user: "bench-user"
+}
 
 interface Provider {
   readonly name: "openai" | "anthropic"
@@ -41,7 +45,7 @@ interface Provider {
     readonly generate: () => Promise<unknown>
     readonly stream: () => Promise<unknown>
   }
-  readonly layer: (emulator: EmulatorProcess) => Layer.Layer<LanguageModel.LanguageModel>
+  readonly layer: (emulator: EmulatorProcess) => Layer.Layer<LanguageModel.LanguageModel, unknown>
 }
 
 const providers: ReadonlyArray<Provider> = [
@@ -231,23 +235,39 @@ const main = async () => {
   try {
     for (const provider of providers) {
       const raw = provider.raw(emulator)
+      const baseRuntime = ManagedRuntime.make(provider.layer(emulator))
+      const base = await baseRuntime.runPromise(LanguageModel.LanguageModel)
       for (const stack of stacks) {
-        if (stack.providers && !stack.providers.includes(provider.name)) continue
         const runtime = ManagedRuntime.make(stack.layer(provider.layer(emulator)))
         const model = await runtime.runPromise(LanguageModel.LanguageModel)
-        for (const op of ["generate", "stream"] as const) {
-          progress(`${provider.name} ${op} — ${stack.name}`)
-          await latencyAndThroughput(
-            `${provider.name} ${op} ${stack.name}`,
-            op === "generate" ? raw.generate : raw.stream,
-            runtime as ManagedRuntime.ManagedRuntime<never, never>,
-            callOf(model, op),
-            stack.targets
-          )
+        if (stack.targets) {
+          for (const op of ["generate", "stream"] as const) {
+            progress(`${provider.name} ${op} — ${stack.name}`)
+            await latencyAndThroughput(
+              `${provider.name} ${op} ${stack.name}`,
+              op === "generate" ? raw.generate : raw.stream,
+              runtime as unknown as ManagedRuntime.ManagedRuntime<never, never>,
+              callOf(model, op),
+              stack.targets
+            )
+          }
+        } else {
+          progress(`${provider.name} — ${stack.name}`)
+          await cacheFigures({
+            provider: provider.name,
+            model,
+            base,
+            runtime,
+            raw: raw.generate,
+            record,
+            request,
+            rounds: ROUNDS,
+            calls: SEQ_CALLS
+          })
         }
-        await stack.extra?.({ provider: provider.name, model, runtime, raw: raw.generate, record, request })
         await runtime.dispose()
       }
+      await baseRuntime.dispose()
     }
   } finally {
     await emulator.stop()

@@ -22,15 +22,18 @@ const main = Effect.gen(function*() {
 
   if (live) {
     yield* Effect.sync(() => process.stdout.write("Calling the real APIs (keys found in the environment).\n"))
+    const openAiClient = Option.isSome(openAiKey)
+      ? yield* Layer.build(OpenAiClient.layer({ apiKey: openAiKey.value }))
+      : undefined
+    const openAiModel = openAiClient
+      ? (name: string) => OpenAiLanguageModel.make(name).pipe(LanguageModel.provideContext(openAiClient))
+      : undefined
     const context: DemoContext = {
       live: true,
       trace,
       emulator: undefined,
-      openAi: Option.isSome(openAiKey)
-        ? OpenAiLanguageModel.make("gpt-5-mini").pipe(LanguageModel.provideContext(
-          yield* Layer.build(OpenAiClient.layer({ apiKey: openAiKey.value }))
-        ))
-        : undefined,
+      openAi: openAiModel?.("gpt-5-mini"),
+      openAiModel,
       anthropic: Option.isSome(anthropicKey)
         ? AnthropicLanguageModel.make("claude-haiku-4-5").pipe(LanguageModel.provideContext(
           yield* Layer.build(AnthropicClient.layer({ apiKey: anthropicKey.value }))
@@ -52,6 +55,7 @@ const main = Effect.gen(function*() {
     trace,
     emulator,
     openAi: OpenAiLanguageModel.make("gpt-5-mini").pipe(LanguageModel.provideContext(openAiClient)),
+    openAiModel: (name) => OpenAiLanguageModel.make(name).pipe(LanguageModel.provideContext(openAiClient)),
     anthropic: AnthropicLanguageModel.make("claude-haiku-4-5").pipe(LanguageModel.provideContext(anthropicClient))
   }
   return yield* runSession(context)

@@ -5,6 +5,7 @@
 import { type Completion, LanguageModel, type LlmError } from "@effect-llm/core"
 import type { Emulator } from "@effect-llm/testing"
 import { Effect, Schema, Stream } from "effect"
+import { caching, costControl, resilience } from "./policies.js"
 import { say, table, track } from "./report.js"
 
 export interface DemoContext {
@@ -13,6 +14,8 @@ export interface DemoContext {
   readonly emulator: Emulator.Service | undefined
   readonly openAi: LanguageModel.With<LlmError.ProviderError> | undefined
   readonly anthropic: LanguageModel.With<LlmError.ProviderError> | undefined
+  /** Another OpenAI model on the same client (for the cascade), when OpenAI is available. */
+  readonly openAiModel: ((model: string) => LanguageModel.With<LlmError.ProviderError>) | undefined
 }
 
 const questions = [
@@ -84,6 +87,10 @@ export const runSession = (context: DemoContext) =>
     } else {
       yield* say(`   typed failure: ${triage.left._tag}: ${triage.left.message}`)
     }
+
+    if (context.openAi && context.anthropic) yield* resilience(context.openAi, context.anthropic, context.emulator)
+    if (context.openAiModel) yield* costControl(context.openAiModel)
+    yield* caching(models[0]!)
 
     yield* say("\nCalls")
     yield* say(table())

@@ -173,12 +173,8 @@ export const makeMemory = (options?: MemoryOptions): Service => {
     bytes -= slot.bytes
   }
 
-  const evict = (now: number) => {
-    if (slots.size <= maxEntries && bytes <= maxBytes) return
-    // expired entries go before live ones
-    for (const [key, slot] of slots) {
-      if (slot.expiresAt <= now) remove(key)
-    }
+  // least recently used first (expired entries are dropped when read, or when their turn comes)
+  const evict = () => {
     for (const key of slots.keys()) {
       if (slots.size <= maxEntries && bytes <= maxBytes) return
       remove(key)
@@ -211,7 +207,7 @@ export const makeMemory = (options?: MemoryOptions): Service => {
           const now = clock.unsafeCurrentTimeMillis()
           slots.set(key, { entry, expiresAt: now + millis, bytes: size })
           bytes += size
-          evict(now)
+          evict()
         })
       ),
     delete: (key) => Effect.sync(() => remove(key))

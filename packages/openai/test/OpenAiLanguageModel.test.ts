@@ -566,16 +566,18 @@ layer(TestLayer, { excludeTestServices: true })("OpenAiLanguageModel", (it) => {
         }
       }))
 
-    it.effect("the SDK's own timeout -> Timeout phase total", () =>
+    it.effect("the SDK's own timeout -> Timeout phase total (generate and stream)", () =>
       Effect.gen(function*() {
-        yield* script([{ _tag: "SlowFirstByte", delayMs: 5_000 }])
-        const e = yield* errorOf(OpenAiLanguageModel.make("gpt-5-mini"), "generate")(hello).pipe(
-          Effect.provide(clientLayer({ timeout: "100 millis" }))
-        )
-        assert.strictEqual(e._tag, "Timeout")
-        if (e._tag !== "Timeout") return
-        assert.strictEqual(e.phase, "total")
-        assert.strictEqual(Duration.toMillis(e.after), 100)
+        for (const mode of ["generate", "stream"] as const) {
+          yield* script([{ _tag: "SlowFirstByte", delayMs: 5_000 }])
+          const e = yield* errorOf(OpenAiLanguageModel.make("gpt-5-mini"), mode)(hello).pipe(
+            Effect.provide(clientLayer({ timeout: "100 millis" }))
+          )
+          assert.strictEqual(e._tag, "Timeout")
+          if (e._tag !== "Timeout") return
+          assert.strictEqual(e.phase, "total")
+          assert.strictEqual(Duration.toMillis(e.after), 100)
+        }
       }))
 
     it.effect("a custom provider name is carried on completions and errors", () =>

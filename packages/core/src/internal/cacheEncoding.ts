@@ -42,6 +42,17 @@ export const encodeValue = (value: unknown): string => {
   }
 }
 
+// the encoded form of object keys, which repeat from call to call ("role", "content", ...)
+const keyCache = new Map<string, string>()
+const encodeKey = (key: string): string => {
+  let encoded = keyCache.get(key)
+  if (encoded === undefined) {
+    encoded = JSON.stringify(key) + ":"
+    if (keyCache.size < 1_000) keyCache.set(key, encoded)
+  }
+  return encoded
+}
+
 /**
  * Encodes an object with sorted keys, leaving out `undefined` fields and the fields in `skip`.
  *
@@ -51,16 +62,18 @@ export const encodeObject = (
   value: Readonly<Record<string, unknown>>,
   skip: ReadonlySet<string> | undefined
 ): string => {
-  const keys = Object.keys(value).sort()
+  const keys = Object.keys(value)
+  if (keys.length > 1) keys.sort()
   let out = "{"
   let first = true
-  for (const key of keys) {
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!
     if (skip !== undefined && skip.has(key)) continue
     const field = value[key]
     if (field === undefined || typeof field === "function" || typeof field === "symbol") continue
-    if (!first) out += ","
-    first = false
-    out += JSON.stringify(key) + ":" + encodeValue(field)
+    if (first) first = false
+    else out += ","
+    out += encodeKey(key) + encodeValue(field)
   }
   return out + "}"
 }

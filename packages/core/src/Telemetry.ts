@@ -39,7 +39,6 @@ import * as FiberRef from "effect/FiberRef"
 import { dual } from "effect/Function"
 import * as Layer from "effect/Layer"
 import type * as MetricLabel from "effect/MetricLabel"
-import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Tracer from "effect/Tracer"
 import * as CallEvent from "./CallEvent.js"
@@ -361,19 +360,22 @@ const recordTimeToFirstChunk = (recorder: CallRecorder, info: CallInfo, seconds:
   )
 }
 
+// One stream node for the span's end (`ensuringWith`) and one to observe chunks (`mapChunks`):
+// a provider stream runs on every call, so no scope, no `unwrapScoped`, and the parent span is
+// provided only to a call span (whose attempts are its children).
 const streamSpan = <A extends { readonly _tag: string }, E, R>(
   self: Stream.Stream<A, E, R>,
   info: CallInfo,
   role: "attempt" | "call"
 ): Stream.Stream<A, E, R> =>
-  Stream.unwrapScoped(
-    Effect.withFiberRuntime<Stream.Stream<A, E, R>, never, Scope.Scope>((fiber) => {
+  Stream.unwrap(
+    Effect.withFiberRuntime<Stream.Stream<A, E, R>>((fiber) => {
       const recorder = startRecorder(
         fiber,
         info,
         role === "attempt" ? internal.currentCall(fiber.currentContext) : undefined
       )
-      return Effect.uninterruptible(Effect.flatMap(
+      return Effect.map(
         Effect.makeSpan(spanName(info), role === "attempt" ? clientSpan : internalSpan),
         (span) => {
           internal.writeRequestAttributes(span, info, true, recorder.options)
@@ -385,27 +387,28 @@ const streamSpan = <A extends { readonly _tag: string }, E, R>(
             call = { attempts: 0 }
           }
           const observer: StreamObserver = { first: true, completion: undefined }
-          const observed = Stream.mapChunks(
+          let observed = Stream.mapChunks(
             self,
             observeChunks(span, recorder, observer, (s) => {
               if (role === "attempt") recordTimeToFirstChunk(recorder, info, s)
             })
           )
-          const inCall = call === undefined ? observed : Stream.provideService(observed, internal.CurrentCall, call)
-          // The scope closes with the stream's exit (also when it fails or is interrupted).
-          return Effect.as(
-            Effect.addFinalizer((exit) =>
-              Effect.sync(() => {
-                const completion = Exit.isSuccess(exit) ? observer.completion : undefined
-                if (call === undefined) finishAttempt(span, recorder, info, exit, completion)
-                else finishCall(span, recorder, info, call, exit, completion)
-                endSpan(span, recorder, exit)
-              })
-            ),
-            Stream.provideService(inCall, Tracer.ParentSpan, span) as Stream.Stream<A, E, R>
-          )
+          if (call !== undefined) {
+            observed = Stream.provideService(
+              Stream.provideService(observed, internal.CurrentCall, call),
+              Tracer.ParentSpan,
+              span
+            ) as Stream.Stream<A, E, R>
+          }
+          return Stream.ensuringWith(observed, (exit) =>
+            Effect.sync(() => {
+              const completion = Exit.isSuccess(exit) ? observer.completion : undefined
+              if (call === undefined) finishAttempt(span, recorder, info, exit, completion)
+              else finishCall(span, recorder, info, call, exit, completion)
+              endSpan(span, recorder, exit)
+            }))
         }
-      ))
+      )
     })
   )
 

@@ -392,6 +392,13 @@ const apply = <E, R>(self: LanguageModel.With<E, R>, options: TrackOptions | und
         }
       }
     }
+    // A cache hit consumed no tokens and cost nothing: it is recorded at zero, and what it would have
+    // cost (its stored answer's cost, or the baseline's when one is set) counts as saved.
+    const hit = completion?.cache === "hit"
+    if (hit) {
+      baselineCostUsd = Math.max(baselineCostUsd ?? 0, costUsd ?? 0)
+      costUsd = 0
+    }
     return {
       at: now,
       provider: completion?.provider ?? self.provider,
@@ -399,7 +406,7 @@ const apply = <E, R>(self: LanguageModel.With<E, R>, options: TrackOptions | und
       tier: completion?.tier ?? request.tier,
       user: request.user,
       feature: request.feature,
-      usage,
+      usage: hit ? emptyUsage : usage,
       costUsd,
       baselineCostUsd,
       latencyMillis: now - started,

@@ -20,7 +20,7 @@ const completion = (model: string, cached = 0): Completion => ({
   model,
   servedModel: `${model}-2026-08-07`,
   attempts: [],
-  cache: cached > 0 ? "hit" : "miss"
+  cache: "miss"
 })
 
 let mode: "ok" | "fail" | "hang" = "ok"
@@ -90,13 +90,13 @@ describe("UsageLedger", () => {
       const full = (1_000 * 1.25 + 100 * 10) / 1e6
       assert.closeTo(first.costUsd!, mini, 1e-15)
       assert.strictEqual(entries[1]!.usage.cachedInputTokens, 600)
-      assert.strictEqual(entries[1]!.cache, "hit")
+      assert.strictEqual(entries[1]!.cache, "miss")
       assert.strictEqual(entries[4]!.latencyMillis, 1_000)
 
       const byUser = yield* ledger.totalsBy("user")
       assert.closeTo(byUser.get("alice")!.costUsd, mini + miniCached, 1e-15)
       assert.strictEqual(byUser.get("alice")!.cachedInputTokens, 600)
-      assert.strictEqual(byUser.get("alice")!.cacheHits, 1)
+      assert.strictEqual(byUser.get("alice")!.cacheHits, 0)
       assert.strictEqual(byUser.get("bob")!.calls, 2)
       assert.strictEqual(byUser.get("bob")!.failures, 1)
       const byModel = yield* ledger.totalsBy("model")
@@ -111,6 +111,29 @@ describe("UsageLedger", () => {
       assert.strictEqual(all.calls, 5)
       assert.strictEqual(all.inputTokens, 3_000)
       assert.strictEqual(all.outputTokens, 300)
+    }).pipe(Effect.provide(deps)))
+
+  it.effect("records a response-cache hit at zero cost and no tokens, and counts what it saved", () =>
+    Effect.gen(function*() {
+      const stored = completion("gpt-5-mini")
+      const hitCost = 0.0004
+      const model = LanguageModel.make({
+        provider: "openai",
+        model: "gpt-5-mini",
+        generate: () => Effect.succeed({ ...stored, cache: "hit" as const, costUsd: hitCost }),
+        stream: () => Stream.empty
+      }).pipe(UsageLedger.track())
+      yield* model.generate({ messages: [], user: "dana" })
+      const ledger = yield* UsageLedger.UsageLedger
+      const [entry] = yield* ledger.entries()
+      assert.strictEqual(entry!.cache, "hit")
+      assert.strictEqual(entry!.costUsd, 0)
+      assert.strictEqual(entry!.usage.inputTokens, 0)
+      assert.strictEqual(entry!.usage.outputTokens, 0)
+      const totals = yield* ledger.totals()
+      assert.strictEqual(totals.cacheHits, 1)
+      assert.strictEqual(totals.costUsd, 0)
+      assert.closeTo(totals.savedUsd, hitCost, 1e-15)
     }).pipe(Effect.provide(deps)))
 
   it.effect("updates Effect metrics", () =>

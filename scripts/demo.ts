@@ -7,6 +7,7 @@
  */
 import { AnthropicClient, AnthropicLanguageModel } from "@effect-llm/anthropic"
 import { LanguageModel } from "@effect-llm/core"
+import * as Otel from "@effect-llm/core/Otel"
 import { OpenAiClient, OpenAiLanguageModel } from "@effect-llm/openai"
 import { Emulator } from "@effect-llm/testing"
 import { Config, Effect, Layer, Option, Redacted } from "effect"
@@ -61,7 +62,12 @@ const main = Effect.gen(function*() {
   return yield* runSession(context)
 })
 
-Effect.runPromise(Effect.scoped(main)).then(
+// --trace: every span of the session goes to an exporter that prints the trace tree at the end
+const program = trace
+  ? Effect.scoped(main).pipe(Effect.withSpan("demo session"), Effect.provide(Otel.layerTree({ serviceName: "effect-llm-demo" })))
+  : Effect.scoped(main)
+
+Effect.runPromise(program).then(
   () => process.exit(0),
   (error) => {
     process.stderr.write(`demo failed: ${error}\n`)

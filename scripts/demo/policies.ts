@@ -17,6 +17,7 @@ import {
   Resilience,
   Retry,
   SpendMonitor,
+  Telemetry,
   Tiering,
   Tokenizer,
   UsageLedger
@@ -43,10 +44,14 @@ const question = (content: string, user?: string): GenerateRequest.GenerateReque
 export const resilience = (primary: Model, backup: Model, emulator: Emulator.Service | undefined) =>
   Effect.gen(function*() {
     yield* say("\n4. Resilience: retries with backoff, then a fallback to the other provider")
-    const model = primary.pipe(Resilience.standard({
-      fallback: [backup],
-      retry: { ...Retry.standard, schedule: Retry.backoff({ base: "200 millis", cap: "1 second" }) }
-    }))
+    // traceCall: one span for the call, one child span per attempt (see `pnpm demo --trace`)
+    const model = primary.pipe(
+      Resilience.standard({
+        fallback: [backup],
+        retry: { ...Retry.standard, schedule: Retry.backoff({ base: "200 millis", cap: "1 second" }) }
+      }),
+      Telemetry.traceCall
+    )
     if (emulator) {
       yield* say(`   The emulator answers ${primary.model} with a 429 (retry-after 300 ms), then a success:`)
       yield* emulator.script([{ _tag: "RateLimited", retryAfterMs: 300 }], { model: primary.model })

@@ -1,4 +1,6 @@
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as LlmError from "@effect-llm/core/LlmError"
 
 /**
  * The key under which a call's handle travels through the SDK (in the per-request `fetchOptions`,
@@ -7,6 +9,9 @@ import * as Effect from "effect/Effect"
  * @internal
  */
 export const callKey: unique symbol = Symbol.for("@effect-llm/openai/Call")
+
+/** Node's timers overflow above 2^31 - 1 ms (and then fire at once). */
+const maxTimerMillis = 2_147_483_647
 
 /**
  * The abort handle of one HTTP call.
@@ -18,17 +23,26 @@ export const callKey: unique symbol = Symbol.for("@effect-llm/openai/Call")
  * before the request is sent (the hook then aborts at once), while it waits for headers, or while
  * the body streams.
  *
+ * The handle also carries the `connect` timeout (`Timeout.currentConnectTimeout`): one plain timer,
+ * armed only when the timeout is set and cleared as soon as the response headers arrive, which
+ * aborts the request when they are late.
+ *
  * @internal
  */
 export class Call {
   controller: AbortController | undefined = undefined
   aborted = false
   fallback: AbortController | undefined = undefined
+  /** The connect timer, while the call waits for its response headers. */
+  timer: ReturnType<typeof setTimeout> | undefined = undefined
+  /** The connect timeout fired (and aborted the request). */
+  timedOut = false
   readonly cancel: Effect.Effect<void> = Effect.sync(() => this.abort())
 
   abort(): void {
     if (this.aborted) return
     this.aborted = true
+    if (this.timer !== undefined) this.headersArrived()
     this.controller?.abort()
     this.fallback?.abort()
   }
@@ -39,16 +53,36 @@ export class Call {
     this.fallback = new AbortController()
     return { signal: this.fallback.signal }
   }
-}
 
-/**
- * Called from the client's `fetchWithTimeout` override with the SDK's controller of the request.
- *
- * @internal
- */
-export const attach = (init: RequestInit | undefined, controller: AbortController): void => {
-  const call = init === undefined ? undefined : (init as { readonly [callKey]?: Call })[callKey]
-  if (call === undefined) return
-  call.controller = controller
-  if (call.aborted) controller.abort()
+  /** Arms the connect timer: aborts the request unless its headers arrive within `timeout`. */
+  connectWithin(timeout: Duration.Duration): void {
+    const millis = (timeout as { value?: unknown }).value === undefined ? undefined : toMillis(timeout)
+    if (millis === undefined || !(millis < maxTimerMillis)) return
+    this.timer = setTimeout(() => {
+      this.timer = undefined
+      this.timedOut = true
+      this.abort()
+    }, Math.max(0, millis))
+  }
+
+  /** Clears the connect timer (the response headers arrived, or the call settled). */
+  headersArrived(): void {
+    if (this.timer === undefined) return
+    clearTimeout(this.timer)
+    this.timer = undefined
+  }
+
+  /** Clears the connect timer when the `fetch` of the request resolves (its headers arrived). */
+  watch(response: Promise<Response>): Promise<Response> {
+    return response.then(
+      (value) => {
+        this.headersArrived()
+        return value
+      },
+      (error) => {
+        this.headersArrived()
+        throw error
+      }
+    )
+  }
 }

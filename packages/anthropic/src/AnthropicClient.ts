@@ -27,6 +27,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
+import { attach } from "./internal/call.js"
 
 /**
  * The default base URL of the Anthropic API.
@@ -59,6 +60,11 @@ export interface Service {
   readonly serverPort: number
   /** The SDK's own request timeout, in milliseconds (reported as `Timeout` phase `total`). */
   readonly timeoutMillis: number
+  /**
+   * Whether the client lets effect-llm abort a request through the SDK's own per-request controller
+   * (see `make`). When `false`, calls pass an `AbortSignal` instead.
+   */
+  readonly hooked: boolean
 }
 
 /**
@@ -107,7 +113,34 @@ export interface Options {
 const invalid = (field: string, detail: string) => Effect.fail(new AnthropicConfigError({ field, detail }))
 
 /**
- * Builds the service, validating the options.
+ * The SDK client with one hook: `fetchWithTimeout` hands the SDK's per-request `AbortController` to
+ * the effect-llm call that made the request, so that interrupting the call aborts the request
+ * without passing an `AbortSignal` (for which the SDK adds a listener, a `WeakMap` entry and a
+ * `FinalizationRegistry` registration per request). It also ends the call's connect timer when the
+ * response headers arrive.
+ */
+class HookedAnthropic extends Anthropic {
+  override fetchWithTimeout(
+    url: RequestInfo,
+    init: RequestInit | undefined,
+    ms: number,
+    controller: AbortController,
+    requestOptions?: Parameters<Anthropic["fetchWithTimeout"]>[4],
+    logCtx?: Parameters<Anthropic["fetchWithTimeout"]>[5]
+  ): Promise<Response> {
+    const call = attach(init, controller)
+    const response = super.fetchWithTimeout(url, init, ms, controller, requestOptions, logCtx)
+    // the connect timeout ends when the headers arrive, i.e. when `fetch` resolves
+    return call === undefined || call.timer === undefined ? response : call.watch(response)
+  }
+}
+
+const hookable = typeof (Anthropic.prototype as { fetchWithTimeout?: unknown }).fetchWithTimeout === "function"
+
+/**
+ * Builds the service, validating the options. The SDK client is a subclass whose `fetchWithTimeout`
+ * hands each request's own `AbortController` to the effect-llm call that made it, so calls abort
+ * without passing an `AbortSignal`.
  *
  * @since 0.1.0
  * @category constructors
@@ -150,7 +183,7 @@ export const make = (options: Options): Effect.Effect<Service, AnthropicConfigEr
     if (options.fetch !== undefined) clientOptions.fetch = options.fetch
     let client: Anthropic
     try {
-      client = new Anthropic(clientOptions)
+      client = hookable ? new HookedAnthropic(clientOptions) : new Anthropic(clientOptions)
     } catch (error) {
       // the SDK's own checks (e.g. running in a browser); its messages never contain the key
       return invalid("client", error instanceof Error ? error.message : String(error))
@@ -160,7 +193,8 @@ export const make = (options: Options): Effect.Effect<Service, AnthropicConfigEr
       baseUrl,
       serverAddress: url.hostname,
       serverPort: url.port !== "" ? Number(url.port) : url.protocol === "https:" ? 443 : 80,
-      timeoutMillis
+      timeoutMillis,
+      hooked: hookable
     })
   })
 

@@ -12,6 +12,9 @@
  *   JSON is asked for in the system prompt. Not sent: `seed` (Anthropic has none) and
  *   `temperature` / `topP` (the Messages API of `@anthropic-ai/sdk` 1.x has no sampling parameters).
  * - Every failure is one error of the taxonomy; interrupting a call aborts its HTTP request.
+ * - The `connect` timeout of `Timeout.withTimeouts` (`Timeout.currentConnectTimeout`) is supported:
+ *   when the response headers are late, the request is aborted and the call fails with
+ *   `Timeout { phase: "connect" }`.
  *
  * @example
  * ```ts
@@ -37,14 +40,18 @@ import * as LanguageModel from "@effect-llm/core/LanguageModel"
 import * as LlmError from "@effect-llm/core/LlmError"
 import * as StreamEvent from "@effect-llm/core/StreamEvent"
 import * as Telemetry from "@effect-llm/core/Telemetry"
+import * as Timeout from "@effect-llm/core/Timeout"
 import * as Chunk from "effect/Chunk"
-import type * as Clock from "effect/Clock"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import { AnthropicClient } from "./AnthropicClient.js"
 import type { Service as ClientService } from "./AnthropicClient.js"
+import { Call, connectTimeout } from "./internal/call.js"
 import { fromUnknown, IncompleteStream, interrupted, UnexpectedBody } from "./internal/errors.js"
 import type { ErrorContext } from "./internal/errors.js"
 import {
@@ -128,12 +135,15 @@ const callInfo = (client: ClientService, model: string, request: GenerateRequest
 const collectStream = async (
   client: ClientService,
   params: Anthropic.MessageCreateParamsNonStreaming,
-  signal: AbortSignal,
+  call: Call,
   state: StreamState,
   holder: { headers: Headers | undefined }
 ): Promise<Headers> => {
-  const { data, response } = await client.client.messages.create({ ...params, stream: true }, { signal })
-    .withResponse()
+  const { data, response } = await client.client.messages.create(
+    { ...params, stream: true },
+    call.options(client.hooked)
+  ).withResponse()
+  call.headersArrived()
   holder.headers = response.headers
   for await (const event of data) {
     try {
@@ -156,28 +166,38 @@ const generateWith = (
   const params = toParams(model, options, request)
   const useStream = params.max_tokens > streamingThreshold
   return Telemetry.traceGenerate(callInfo(client, model, request))(
-    Effect.clockWith((clock) =>
-      Effect.async<Completion, LlmError.ProviderError>((resume, signal) => {
+    Effect.withFiberRuntime((fiber) => {
+      const clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
+      const connect = fiber.getFiberRef(Timeout.currentConnectTimeout)
+      return Effect.async<Completion, LlmError.ProviderError>((resume) => {
         const info: CallInfo = { provider, model, started: clock.unsafeCurrentTimeMillis() }
+        const call = new Call()
+        const fail = (error: unknown, headers: Headers | undefined) => {
+          call.headersArrived()
+          resume(
+            Effect.fail(
+              call.timedOut
+                ? connectTimeout(provider, model, connect!)
+                : fromUnknown(error, errorContext(client, model, headers, clock.unsafeCurrentTimeMillis()))
+            )
+          )
+        }
+        if (connect !== undefined) call.connectWithin(connect)
         if (useStream) {
           const state = new StreamState()
           const holder: { headers: Headers | undefined } = { headers: undefined }
-          collectStream(client, params, signal, state, holder).then(
+          collectStream(client, params, call, state, holder).then(
             (headers) => resume(settle(state.completion(info, headers, clock.unsafeCurrentTimeMillis()))),
-            (error) =>
-              resume(
-                Effect.fail(
-                  fromUnknown(error, errorContext(client, model, holder.headers, clock.unsafeCurrentTimeMillis()))
-                )
-              )
+            (error) => fail(error, holder.headers)
           )
-          return
+          return call.cancel
         }
         try {
           // `asResponse` (not `withResponse`): the headers arrive first, so a body that breaks off
           // still fails with its request id, and the body is read without the SDK's second promise
-          client.client.messages.create(params, { signal }).asResponse().then(
+          client.client.messages.create(params, call.options(client.hooked)).asResponse().then(
             (response) => {
+              call.headersArrived()
               const headers = response.headers
               response.json().then(
                 (data: unknown) => {
@@ -191,26 +211,17 @@ const generateWith = (
                   }
                   resume(settle(completion))
                 },
-                (error) =>
-                  resume(
-                    Effect.fail(
-                      fromUnknown(error, errorContext(client, model, headers, clock.unsafeCurrentTimeMillis()))
-                    )
-                  )
+                (error) => fail(error, headers)
               )
             },
-            (error) =>
-              resume(
-                Effect.fail(fromUnknown(error, errorContext(client, model, undefined, clock.unsafeCurrentTimeMillis())))
-              )
+            (error) => fail(error, undefined)
           )
         } catch (error) {
-          resume(
-            Effect.fail(fromUnknown(error, errorContext(client, model, undefined, clock.unsafeCurrentTimeMillis())))
-          )
+          fail(error, undefined)
         }
+        return call.cancel
       })
-    )
+    })
   )
 }
 
@@ -225,15 +236,20 @@ const end: Pull = Effect.succeed(Option.none())
  */
 class StreamCall {
   readonly state = new StreamState()
-  readonly controller = new AbortController()
+  readonly call = new Call()
   info: CallInfo
   clock: Clock.Clock | undefined = undefined
+  /** The connect timeout of the call (`Timeout.currentConnectTimeout`, read on the first pull). */
+  connect: Duration.Duration | undefined = undefined
   iterator: AsyncIterator<Anthropic.RawMessageStreamEvent> | undefined = undefined
   headers: Headers | undefined = undefined
   seenToken = false
   done = false
   readonly pull: Pull
-  /** The first pull reads the Clock (for the attempt duration and rate-limit resets). */
+  /**
+   * The first pull reads the Clock (for the attempt duration and rate-limit resets) and the connect
+   * timeout.
+   */
   readonly first: Pull
 
   constructor(
@@ -247,8 +263,10 @@ class StreamCall {
       else if (this.iterator === undefined) this.open(resume)
       else this.next(resume)
     })
-    this.first = Effect.clockWith((clock) => {
+    this.first = Effect.withFiberRuntime((fiber) => {
+      const clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
       this.clock = clock
+      this.connect = fiber.getFiberRef(Timeout.currentConnectTimeout)
       this.info = { provider, model, started: clock.unsafeCurrentTimeMillis() }
       return this.pull
     })
@@ -257,9 +275,11 @@ class StreamCall {
   readonly step = (): Pull => this.clock === undefined ? this.first : this.pull
 
   open(resume: (effect: Pull) => void) {
+    if (this.connect !== undefined) this.call.connectWithin(this.connect)
     try {
-      this.client.client.messages.create(this.params, { signal: this.controller.signal }).withResponse().then(
+      this.client.client.messages.create(this.params, this.call.options(this.client.hooked)).withResponse().then(
         (result) => {
+          this.call.headersArrived()
           this.headers = result.response.headers
           this.iterator = result.data[Symbol.asyncIterator]()
           this.next(resume)
@@ -299,6 +319,10 @@ class StreamCall {
 
   fail(resume: (effect: Pull) => void, error: unknown) {
     this.done = true
+    this.call.headersArrived()
+    if (this.call.timedOut && this.iterator === undefined) {
+      return resume(Effect.fail(connectTimeout(provider, this.model, this.connect!)))
+    }
     const underlying = fromUnknown(
       error,
       errorContext(this.client, this.model, this.headers, this.clock!.unsafeCurrentTimeMillis())
@@ -308,7 +332,7 @@ class StreamCall {
 
   /** Runs when the stream ends for any reason: aborts the request unless the answer is complete. */
   readonly release = Effect.sync(() => {
-    if (!this.state.stopped) this.controller.abort()
+    if (!this.state.stopped) this.call.abort()
   })
 }
 

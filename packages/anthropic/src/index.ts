@@ -11,3 +11,10 @@ export * as AnthropicClient from "./AnthropicClient.js"
  * @since 0.1.0
  */
 export * as AnthropicLanguageModel from "./AnthropicLanguageModel.js"
+
+/**
+ * Exact token counts from Anthropic's count-tokens endpoint, for `Tokenizer`.
+ *
+ * @since 0.1.0
+ */
+export * as AnthropicTokenCounter from "./AnthropicTokenCounter.js"

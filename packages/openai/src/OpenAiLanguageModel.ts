@@ -14,6 +14,9 @@
  *   included) and the served model are on every `Completion`.
  * - Every failure is one error of the taxonomy (`LlmError.ProviderError`); interrupting a call or a
  *   stream aborts its HTTP request.
+ * - The `connect` timeout of `Timeout.withTimeouts` (`Timeout.currentConnectTimeout`) is supported:
+ *   when the response headers are late, the request is aborted and the call fails with
+ *   `Timeout { phase: "connect" }`.
  *
  * @example
  * ```ts
@@ -36,8 +39,11 @@ import * as LanguageModel from "@effect-llm/core/LanguageModel"
 import type * as LlmError from "@effect-llm/core/LlmError"
 import * as StreamEvent from "@effect-llm/core/StreamEvent"
 import * as Telemetry from "@effect-llm/core/Telemetry"
+import * as Timeout from "@effect-llm/core/Timeout"
 import * as Chunk from "effect/Chunk"
-import type * as Clock from "effect/Clock"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -47,7 +53,7 @@ import type OpenAI from "openai"
 import type { ChatCompletionChunk } from "openai/resources/chat/completions/completions"
 import type { ResponseStreamEvent } from "openai/resources/responses/responses"
 import type { ReasoningEffort } from "openai/resources/shared"
-import { Call } from "./internal/call.js"
+import { Call, connectTimeout } from "./internal/call.js"
 import * as Chat from "./internal/chat.js"
 import { type CallInfo, isFiltered, type Outcome } from "./internal/completion.js"
 import { type ErrorContext, fromUnknown, interrupted } from "./internal/errors.js"
@@ -184,16 +190,26 @@ const generateWith = (
   const body = api.body(model, options, request, false)
   const providerName = options.provider
   return Telemetry.traceGenerate(callInfo(client, options, model, request))(
-    Effect.clockWith((clock) =>
-      Effect.async<Completion, LlmError.ProviderError>((resume) => {
+    Effect.withFiberRuntime((fiber) => {
+      const clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
+      const connect = fiber.getFiberRef(Timeout.currentConnectTimeout)
+      return Effect.async<Completion, LlmError.ProviderError>((resume) => {
         const info: CallInfo = { provider: providerName, model, started: clock.unsafeCurrentTimeMillis() }
         const call = new Call()
-        const fail = (error: unknown, headers: Headers | undefined) =>
+        const fail = (error: unknown, headers: Headers | undefined) => {
+          call.headersArrived()
           resume(
             Effect.fail(
-              fromUnknown(error, errorContext(client, providerName, model, headers, clock.unsafeCurrentTimeMillis()))
+              call.timedOut
+                ? connectTimeout(providerName, model, connect!)
+                : fromUnknown(
+                  error,
+                  errorContext(client, providerName, model, headers, clock.unsafeCurrentTimeMillis())
+                )
             )
           )
+        }
+        if (connect !== undefined) call.connectWithin(connect)
         let promise: ReturnType<Api<unknown>["create"]>
         try {
           promise = api.create(client.client, body, call.options(client.hooked))
@@ -203,6 +219,7 @@ const generateWith = (
         }
         promise.then(
           (result) => {
+            call.headersArrived()
             const headers = result.response.headers
             let outcome: Outcome
             try {
@@ -216,7 +233,7 @@ const generateWith = (
         )
         return call.cancel
       })
-    )
+    })
   )
 }
 
@@ -230,6 +247,8 @@ class StreamCall {
   readonly call = new Call()
   info: CallInfo = undefined as unknown as CallInfo
   clock: Clock.Clock = undefined as unknown as Clock.Clock
+  /** The connect timeout of the call (`Timeout.currentConnectTimeout`, read on the first pull). */
+  connect: Duration.Duration | undefined = undefined
   iterator: AsyncIterator<unknown> | undefined = undefined
   headers: Headers | undefined = undefined
   seenToken = false
@@ -237,7 +256,7 @@ class StreamCall {
   done = false
   /** The HTTP answer was read to its end. */
   complete = false
-  /** The next pull: the first one reads the clock and opens the request. */
+  /** The next pull: the first one reads the clock and the connect timeout, and opens the request. */
   pull: Pull
   readonly read: Pull
 
@@ -255,8 +274,10 @@ class StreamCall {
       else this.next(resume)
       return this.call.cancel
     })
-    this.pull = Effect.clockWith((clock) => {
+    this.pull = Effect.withFiberRuntime((fiber) => {
+      const clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
       this.clock = clock
+      this.connect = fiber.getFiberRef(Timeout.currentConnectTimeout)
       this.info = { provider: providerName, model, started: clock.unsafeCurrentTimeMillis() }
       this.pull = this.read
       return this.read
@@ -264,6 +285,7 @@ class StreamCall {
   }
 
   open(resume: (effect: Pull) => void) {
+    if (this.connect !== undefined) this.call.connectWithin(this.connect)
     let promise: ReturnType<Api<unknown>["create"]>
     try {
       promise = this.api.create(this.client.client, this.body, this.call.options(this.client.hooked))
@@ -272,6 +294,7 @@ class StreamCall {
     }
     promise.then(
       (result) => {
+        this.call.headersArrived()
         this.headers = result.response.headers
         const data = result.data as AsyncIterable<unknown> | null
         if (data === null || typeof data !== "object" || !(Symbol.asyncIterator in data)) {
@@ -317,6 +340,10 @@ class StreamCall {
 
   fail(resume: (effect: Pull) => void, error: unknown) {
     this.done = true
+    this.call.headersArrived()
+    if (this.call.timedOut && this.iterator === undefined) {
+      return resume(Effect.fail(connectTimeout(this.providerName, this.model, this.connect!)))
+    }
     const underlying = fromUnknown(
       error,
       errorContext(this.client, this.providerName, this.model, this.headers, this.clock.unsafeCurrentTimeMillis())

@@ -1,4 +1,4 @@
-import { LanguageModel, LlmError } from "@effect-llm/core"
+import { LanguageModel, LlmError, Timeout } from "@effect-llm/core"
 import { Emulator } from "@effect-llm/testing"
 import { assert, describe, layer } from "@effect/vitest"
 import { Duration, Effect, Exit, Fiber, Schema, Stream, Tracer } from "effect"
@@ -411,6 +411,68 @@ layer(TestLayer, { excludeTestServices: true })("OpenAiLanguageModel", (it) => {
           assert.isTrue(request!.disconnected)
         }))
 
+      // ---------------------------------------------------------------------------------------------
+      // the connect timeout (Timeout.currentConnectTimeout)
+      // ---------------------------------------------------------------------------------------------
+
+      for (const mode of modes) {
+        it.effect(`${mode}: headers later than the connect timeout -> Timeout phase connect, request aborted`, () =>
+          Effect.gen(function*() {
+            const emulator = yield* Emulator.Emulator
+            yield* script([{ _tag: "SlowFirstByte", delayMs: 2_000 }])
+            const started = Date.now()
+            const e = yield* errorOf(model, mode)(hello).pipe(
+              Effect.locally(Timeout.currentConnectTimeout, Duration.millis(100))
+            )
+            const elapsed = Date.now() - started
+            assert.strictEqual(e._tag, "Timeout")
+            if (e._tag !== "Timeout") return
+            assert.strictEqual(e.phase, "connect")
+            assert.strictEqual(Duration.toMillis(e.after), 100)
+            assert.strictEqual(e.provider, "openai")
+            assert.strictEqual(e.model, "gpt-5-mini")
+            assert.isAtLeast(elapsed, 90)
+            assert.isBelow(elapsed, 1_500)
+            const request = yield* emulator.awaitRequest((r) => r.disconnected)
+            assert.isFalse(request.completed)
+          }))
+
+        it.effect(`${mode}: Timeout.withTimeouts({ connect }) -> Timeout phase connect`, () =>
+          Effect.gen(function*() {
+            const emulator = yield* Emulator.Emulator
+            yield* script([{ _tag: "SlowFirstByte", delayMs: 2_000 }])
+            const timed = model.pipe(Timeout.withTimeouts({ connect: "100 millis" }))
+            const e = yield* errorOf(timed, mode)(hello)
+            assert.strictEqual(e._tag, "Timeout")
+            if (e._tag !== "Timeout") return
+            assert.strictEqual(e.phase, "connect")
+            assert.strictEqual(Duration.toMillis(e.after), 100)
+            yield* emulator.awaitRequest((r) => r.disconnected)
+          }))
+      }
+
+      it.effect("stream: the connect timeout ends with the headers (a slow body is not a connect timeout)", () =>
+        Effect.gen(function*() {
+          yield* script([{ _tag: "ChunkDelay", delayMs: 60, text: "a b c d" }])
+          const timed = model.pipe(Timeout.withTimeouts({ connect: "50 millis" }))
+          const started = Date.now()
+          const { events, exit } = yield* runStream(timed.stream(hello))
+          assert.isTrue(Exit.isSuccess(exit), String(exit))
+          assert.isAbove(Date.now() - started, 100)
+          assert.strictEqual(deltaText(events), "a b c d")
+          assert.isTrue((yield* lastRequest).completed)
+        }))
+
+      it.effect("generate: headers within the connect timeout -> the answer", () =>
+        Effect.gen(function*() {
+          yield* script([{ _tag: "SlowFirstByte", delayMs: 30, then: { _tag: "Reply", text: "in time" } }])
+          const completion = yield* model.generate(hello).pipe(
+            Effect.locally(Timeout.currentConnectTimeout, Duration.seconds(2))
+          )
+          assert.strictEqual(completion.text, "in time")
+          assert.isTrue((yield* lastRequest).completed)
+        }))
+
       it.effect("a finished stream is not reported as a disconnect", () =>
         Effect.gen(function*() {
           yield* script([{ _tag: "Reply", chunks: ["a", "b"] }])
@@ -508,6 +570,22 @@ layer(TestLayer, { excludeTestServices: true })("OpenAiLanguageModel", (it) => {
         yield* Fiber.interrupt(stream)
         const all = yield* waitForRequests((all) => all[1]?.disconnected === true)
         assert.isTrue(all[0]!.disconnected && all[1]!.disconnected)
+      }))
+
+    it.effect("without the fetchWithTimeout hook, the connect timeout still aborts (generate and stream)", () =>
+      Effect.gen(function*() {
+        const service = yield* OpenAiClient.OpenAiClient
+        const emulator = yield* Emulator.Emulator
+        const model = OpenAiLanguageModel.fromClient({ ...service, hooked: false }, "gpt-5-mini")
+        for (const mode of ["generate", "stream"] as const) {
+          yield* script([{ _tag: "SlowFirstByte", delayMs: 2_000 }])
+          const e = yield* errorOf(model, mode)(hello).pipe(
+            Effect.locally(Timeout.currentConnectTimeout, Duration.millis(100))
+          )
+          assert.strictEqual(e._tag, "Timeout")
+          if (e._tag === "Timeout") assert.strictEqual(e.phase, "connect")
+          yield* emulator.awaitRequest((r) => r.disconnected)
+        }
       }))
 
     it.effect("every call gets a chat span with the server address and port", () =>

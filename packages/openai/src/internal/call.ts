@@ -1,6 +1,6 @@
-import type * as Duration from "effect/Duration"
-import * as Effect from "effect/Effect"
 import * as LlmError from "@effect-llm/core/LlmError"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
 
 /**
  * The key under which a call's handle travels through the SDK (in the per-request `fetchOptions`,
@@ -56,8 +56,8 @@ export class Call {
 
   /** Arms the connect timer: aborts the request unless its headers arrive within `timeout`. */
   connectWithin(timeout: Duration.Duration): void {
-    const millis = (timeout as { value?: unknown }).value === undefined ? undefined : toMillis(timeout)
-    if (millis === undefined || !(millis < maxTimerMillis)) return
+    const millis = Duration.toMillis(timeout)
+    if (!(millis < maxTimerMillis)) return
     this.timer = setTimeout(() => {
       this.timer = undefined
       this.timedOut = true
@@ -86,3 +86,25 @@ export class Call {
     )
   }
 }
+
+/**
+ * Called from the client's `fetchWithTimeout` override with the SDK's controller of the request;
+ * returns the call it belongs to.
+ *
+ * @internal
+ */
+export const attach = (init: RequestInit | undefined, controller: AbortController): Call | undefined => {
+  const call = init === undefined ? undefined : (init as { readonly [callKey]?: Call })[callKey]
+  if (call === undefined) return undefined
+  call.controller = controller
+  if (call.aborted) controller.abort()
+  return call
+}
+
+/**
+ * The failure of a call whose response headers did not arrive within the connect timeout.
+ *
+ * @internal
+ */
+export const connectTimeout = (provider: string, model: string, after: Duration.Duration): LlmError.Timeout =>
+  new LlmError.Timeout({ provider, model, phase: "connect", after })

@@ -1,0 +1,165 @@
+import type { LlmError } from "@effect-llm/core"
+import { Timeout } from "@effect-llm/core"
+import type { GenerateRequest } from "@effect-llm/core/GenerateRequest"
+import { assert, describe, it } from "@effect/vitest"
+import { Chunk, Duration, Effect, Fiber, Stream } from "effect"
+import * as AnthropicLanguageModel from "../src/AnthropicLanguageModel.js"
+import { expectTag, MODEL, prompt, waitFor, withEmulator } from "./fixtures.js"
+
+const modes = ["generate", "stream"] as const
+
+/** The failure of one call, through `generate` or `stream`. */
+const failure = <R>(
+  model: {
+    readonly generate: (request: GenerateRequest) => Effect.Effect<unknown, LlmError.ProviderError, R>
+    readonly stream: (request: GenerateRequest) => Stream.Stream<unknown, LlmError.ProviderError, R>
+  },
+  mode: "generate" | "stream",
+  request: GenerateRequest = prompt("hi")
+) => Effect.flip(mode === "generate" ? model.generate(request) : Stream.runDrain(model.stream(request)))
+
+const assertConnectTimeout = (error: LlmError.ProviderError, millis: number) => {
+  const timeout = expectTag(error, "Timeout")
+  assert.strictEqual(timeout.phase, "connect")
+  assert.strictEqual(Duration.toMillis(timeout.after), millis)
+  assert.strictEqual(timeout.provider, "anthropic")
+  assert.strictEqual(timeout.model, MODEL)
+}
+
+describe("AnthropicLanguageModel: the connect timeout (Timeout.currentConnectTimeout)", () => {
+  for (const mode of modes) {
+    it.live(`${mode}: headers later than the connect timeout → Timeout phase connect, request aborted`, () =>
+      withEmulator(({ emulator, model }) =>
+        Effect.gen(function*() {
+          yield* emulator.script([{ _tag: "SlowFirstByte", delayMs: 2000 }])
+          const started = Date.now()
+          const error = yield* failure(model, mode).pipe(
+            Effect.locally(Timeout.currentConnectTimeout, Duration.millis(100))
+          )
+          const elapsed = Date.now() - started
+          assertConnectTimeout(error, 100)
+          assert.isAtLeast(elapsed, 90)
+          assert.isBelow(elapsed, 1500)
+          const request = yield* emulator.awaitRequest((r) => r.disconnected)
+          assert.isFalse(request.completed)
+        })
+      ))
+
+    it.live(`${mode}: Timeout.withTimeouts({ connect }) → Timeout phase connect`, () =>
+      withEmulator(({ emulator, model }) =>
+        Effect.gen(function*() {
+          yield* emulator.script([{ _tag: "SlowFirstByte", delayMs: 2000 }])
+          const error = yield* failure(model.pipe(Timeout.withTimeouts({ connect: "100 millis" })), mode)
+          assertConnectTimeout(error, 100)
+          yield* emulator.awaitRequest((r) => r.disconnected)
+        })
+      ))
+
+    it.live(`${mode}: headers within the connect timeout → the answer`, () =>
+      withEmulator(({ emulator, model }) =>
+        Effect.gen(function*() {
+          yield* emulator.script([{ _tag: "SlowFirstByte", delayMs: 30, then: { _tag: "Reply", text: "in time" } }])
+          const timed = model.pipe(Timeout.withTimeouts({ connect: "2 seconds" }))
+          const text = mode === "generate"
+            ? (yield* timed.generate(prompt("hi"))).text
+            : Chunk.toReadonlyArray(yield* Stream.runCollect(timed.stream(prompt("hi"))))
+              .map((event) => (event._tag === "TextDelta" ? event.text : ""))
+              .join("")
+          assert.strictEqual(text, "in time")
+          const [request] = yield* emulator.requests
+          assert.isTrue(request!.completed)
+          assert.isFalse(request!.disconnected)
+        })
+      ))
+
+    it.live(`${mode}: without the fetchWithTimeout hook (an AbortSignal), the connect timeout still aborts`, () =>
+      withEmulator(({ client, emulator }) =>
+        Effect.gen(function*() {
+          const model = AnthropicLanguageModel.fromClient({ ...client, hooked: false }, MODEL)
+          yield* emulator.script([{ _tag: "SlowFirstByte", delayMs: 2000 }])
+          const error = yield* failure(model, mode).pipe(
+            Effect.locally(Timeout.currentConnectTimeout, Duration.millis(100))
+          )
+          assertConnectTimeout(error, 100)
+          yield* emulator.awaitRequest((r) => r.disconnected)
+        })
+      ))
+  }
+
+  it.live("stream: the connect timeout ends with the headers (a slow body is not a connect timeout)", () =>
+    withEmulator(({ emulator, model }) =>
+      Effect.gen(function*() {
+        yield* emulator.script([{ _tag: "ChunkDelay", delayMs: 60, text: "a b c d" }])
+        const started = Date.now()
+        const events = yield* Stream.runCollect(
+          model.pipe(Timeout.withTimeouts({ connect: "50 millis" })).stream(prompt("hi"))
+        )
+        assert.isAbove(Date.now() - started, 100)
+        const text = Chunk.toReadonlyArray(events).map((event) => (event._tag === "TextDelta" ? event.text : ""))
+        assert.strictEqual(text.join(""), "a b c d")
+        const [request] = yield* emulator.requests
+        assert.isTrue(request!.completed)
+      })
+    ))
+
+  it.live("a large max_tokens (generate over a hidden stream): late headers → Timeout phase connect", () =>
+    withEmulator(({ emulator, model }) =>
+      Effect.gen(function*() {
+        yield* emulator.script([{ _tag: "SlowFirstByte", delayMs: 2000 }])
+        const error = yield* failure(model, "generate", { ...prompt("hi"), maxOutputTokens: 64_000 }).pipe(
+          Effect.locally(Timeout.currentConnectTimeout, Duration.millis(100))
+        )
+        assertConnectTimeout(error, 100)
+        const request = yield* emulator.awaitRequest((r) => r.disconnected)
+        assert.isTrue(request.stream)
+      })
+    ))
+})
+
+describe("AnthropicLanguageModel: aborting without an AbortSignal", () => {
+  it.live("interrupting a large-max_tokens generate (a hidden stream) aborts the request", () =>
+    withEmulator(({ emulator, model }) =>
+      Effect.gen(function*() {
+        yield* emulator.script([{ _tag: "Stall", afterChunks: 1 }])
+        const fiber = yield* Effect.fork(model.generate({ ...prompt("hi"), maxOutputTokens: 64_000 }))
+        yield* waitFor(emulator.requests, (requests) => requests.length === 1)
+        yield* Fiber.interrupt(fiber)
+        const request = yield* emulator.awaitRequest((r) => r.disconnected)
+        assert.isFalse(request.completed)
+      })
+    ))
+
+  for (const mode of modes) {
+    it.live(`${mode}: without the fetchWithTimeout hook, interruption still aborts`, () =>
+      withEmulator(({ client, emulator }) =>
+        Effect.gen(function*() {
+          const model = AnthropicLanguageModel.fromClient({ ...client, hooked: false }, MODEL)
+          yield* emulator.script([{ _tag: "SlowFirstByte", delayMs: 20_000 }])
+          const fiber = yield* Effect.fork(
+            mode === "generate" ? model.generate(prompt("hi")) : Stream.runDrain(model.stream(prompt("hi")))
+          )
+          yield* waitFor(emulator.requests, (requests) => requests.length === 1)
+          yield* Fiber.interrupt(fiber)
+          yield* emulator.awaitRequest((r) => r.disconnected)
+        })
+      ))
+  }
+
+  it.live("the client is hooked: calls pass no AbortSignal to the SDK", () =>
+    withEmulator(({ client, emulator, model }) =>
+      Effect.gen(function*() {
+        assert.isTrue(client.hooked)
+        const seen: Array<unknown> = []
+        const create = client.client.messages.create.bind(client.client.messages)
+        ;(client.client.messages as { create: unknown }).create = (params: unknown, options: unknown) => {
+          seen.push(options)
+          return (create as (...args: Array<unknown>) => unknown)(params, options)
+        }
+        yield* model.generate(prompt("hi"))
+        yield* Stream.runDrain(model.stream(prompt("hi")))
+        assert.strictEqual(seen.length, 2)
+        for (const options of seen) assert.notProperty(options as object, "signal")
+        assert.strictEqual((yield* emulator.requests).length, 2)
+      })
+    ))
+})

@@ -2,7 +2,7 @@ import Anthropic from "@anthropic-ai/sdk"
 import { AnthropicClient, AnthropicLanguageModel } from "@effect-llm/anthropic"
 import { LanguageModel } from "@effect-llm/core"
 import { OpenAiClient, OpenAiLanguageModel } from "@effect-llm/openai"
-import { Effect, Layer, ManagedRuntime, Redacted, Stream } from "effect"
+import { Effect, Layer, ManagedRuntime, Redacted, Scheduler, Stream } from "effect"
 import OpenAI from "openai"
 import { startEmulator, now } from "./harness.js"
 
@@ -24,9 +24,16 @@ const raw: Record<string, () => Promise<unknown>> = {
   "openai-generate-raw": () => o.responses.create({ model: "gpt-5-mini", input: [{ role: "user", content: prompt }], max_output_tokens: 64 }),
   "openai-stream-raw": async () => { const s = await o.responses.create({ model: "gpt-5-mini", input: [{ role: "user", content: prompt }], max_output_tokens: 64, stream: true }); for await (const _ of s); },
 }
+const body = { model: "gpt-5-mini", input: [{ role: "user" as const, content: prompt }], max_output_tokens: 64 }
+const effects: Record<string, Effect.Effect<unknown, unknown>> = {
+  "openai-generate-effpromise": Effect.promise(() => o.responses.create(body)),
+  "openai-generate-effwithresp": Effect.promise(() => o.responses.create(body).withResponse()),
+  "openai-generate-effspan": Effect.withSpan(Effect.promise(() => o.responses.create(body)), "x"),
+}
 const run = async () => {
+  if (effects[which]) { await rt.runPromise(Effect.forEach(Array.from({ length: N }), () => effects[which]!, { concurrency: 64, discard: true })); return }
   if (which.endsWith("-raw")) { let next = 0; await Promise.all(Array.from({ length: 64 }, async () => { while (next++ < N) await raw[which]!() })) }
-  else { const call = which.includes("stream") ? Stream.runDrain(model.stream(request)) : model.generate(request); await rt.runPromise(Effect.forEach(Array.from({ length: N }), () => call, { concurrency: 64, discard: true })) }
+  else { const call = which.includes("stream") ? Stream.runDrain(model.stream(request)) : model.generate(request); await rt.runPromise(Effect.forEach(Array.from({ length: N }), () => call, { concurrency: 64, discard: true }).pipe(process.env.SCHED ? Effect.withScheduler(new Scheduler.MixedScheduler(Number(process.env.SCHED))) : (x) => x)) }
 }
 await run()
 const t = now(); await run(); const ms = now() - t

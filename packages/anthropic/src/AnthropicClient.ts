@@ -18,16 +18,18 @@
  */
 import Anthropic from "@anthropic-ai/sdk"
 import type { ClientOptions } from "@anthropic-ai/sdk"
+import { attach } from "@effect-llm/core/ProviderCall"
+import * as ProviderKit from "@effect-llm/core/ProviderKit"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
-import { attach } from "./internal/call.js"
 
 /**
  * The default base URL of the Anthropic API.
@@ -147,30 +149,14 @@ const hookable = typeof (Anthropic.prototype as { fetchWithTimeout?: unknown }).
  */
 export const make = (options: Options): Effect.Effect<Service, AnthropicConfigError> =>
   Effect.suspend(() => {
-    const apiKey = Redacted.value(options.apiKey)
-    if (typeof apiKey !== "string" || apiKey.trim() === "") return invalid("apiKey", "is empty")
-    if (/\s/.test(apiKey)) return invalid("apiKey", "contains whitespace")
-    const baseUrl = options.baseUrl ?? defaultBaseUrl
-    let url: URL
-    try {
-      url = new URL(baseUrl)
-    } catch {
-      return invalid("baseUrl", `is not a URL: ${JSON.stringify(baseUrl)}`)
-    }
-    if (url.protocol !== "http:" && url.protocol !== "https:") {
-      return invalid("baseUrl", `must be an http(s) URL, got ${JSON.stringify(url.protocol)}`)
-    }
-    let timeoutMillis = Duration.toMillis(defaultTimeout)
-    if (options.timeout !== undefined) {
-      const decoded = Duration.decodeUnknown(options.timeout)
-      if (Option.isNone(decoded)) return invalid("timeout", "is not a duration")
-      timeoutMillis = Duration.toMillis(decoded.value)
-      if (!(timeoutMillis > 0) || !Number.isFinite(timeoutMillis)) {
-        return invalid("timeout", "must be positive and finite")
-      }
-    }
-    // Node's timers overflow above 2^31 - 1 ms (and then fire at once).
-    timeoutMillis = Math.min(Math.ceil(timeoutMillis), 2_147_483_647)
+    const settings = ProviderKit.clientSettings({
+      apiKey: options.apiKey,
+      baseUrl: options.baseUrl ?? defaultBaseUrl,
+      timeout: options.timeout,
+      defaultTimeout
+    })
+    if (Either.isLeft(settings)) return invalid(settings.left.field, settings.left.detail)
+    const { apiKey, baseUrl, serverAddress, serverPort, timeoutMillis } = settings.right
     const clientOptions: ClientOptions = {
       apiKey,
       baseURL: baseUrl,
@@ -191,8 +177,8 @@ export const make = (options: Options): Effect.Effect<Service, AnthropicConfigEr
     return Effect.succeed<Service>({
       client,
       baseUrl,
-      serverAddress: url.hostname,
-      serverPort: url.port !== "" ? Number(url.port) : url.protocol === "https:" ? 443 : 80,
+      serverAddress,
+      serverPort,
       timeoutMillis,
       hooked: hookable
     })

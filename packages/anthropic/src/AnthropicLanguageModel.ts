@@ -51,7 +51,7 @@ import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import { AnthropicClient } from "./AnthropicClient.js"
 import type { Service as ClientService } from "./AnthropicClient.js"
-import { Call, connectTimeout } from "./internal/call.js"
+import { Call, connectTimeout } from "@effect-llm/core/ProviderCall"
 import { fromUnknown, IncompleteStream, interrupted, UnexpectedBody } from "./internal/errors.js"
 import type { ErrorContext } from "./internal/errors.js"
 import {

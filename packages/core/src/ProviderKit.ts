@@ -1,7 +1,6 @@
 /**
- * Building blocks shared by provider adapters: reading `retry-after` headers, rate-limit
- * headers, and turning a provider's status, type and code into exactly one error of the taxonomy.
- * Adapters for other providers use the same pieces.
+ * Building blocks shared by provider adapters: validating client options and reading `retry-after`
+ * and rate-limit headers. Adapters for other providers use the same pieces.
  *
  * @example
  * ```ts
@@ -13,6 +12,10 @@
  *
  * @since 0.1.0
  */
+import * as Duration from "effect/Duration"
+import * as Either from "effect/Either"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
 
 /**
  * Something that can look up a header by name (a `Headers`, or a plain record).
@@ -97,4 +100,78 @@ export const numberHeader = (headers: HeaderSource | undefined | null, name: str
   if (value === undefined) return undefined
   const n = Number(value)
   return Number.isFinite(n) ? n : undefined
+}
+
+/**
+ * What a provider client needs from its options, validated: the key, the base URL and where it
+ * points (for `server.address` / `server.port`), and the SDK's last-resort timeout.
+ *
+ * @since 0.1.0
+ * @category clients
+ */
+export interface ClientSettings {
+  readonly apiKey: string
+  readonly baseUrl: string
+  readonly serverAddress: string
+  readonly serverPort: number
+  readonly timeoutMillis: number
+}
+
+/**
+ * Why client options are unusable: the field and what is wrong with it (never the key itself).
+ *
+ * @since 0.1.0
+ * @category clients
+ */
+export interface InvalidSetting {
+  readonly field: string
+  readonly detail: string
+}
+
+/** Node's timers overflow above 2^31 - 1 ms (and then fire at once). */
+const maxTimerMillis = 2_147_483_647
+
+/**
+ * Validates the options every provider client shares: a non-empty key without whitespace, an
+ * http(s) base URL, and a positive, finite timeout (capped where Node's timers overflow).
+ *
+ * @since 0.1.0
+ * @category clients
+ */
+export const clientSettings = (options: {
+  readonly apiKey: Redacted.Redacted
+  readonly baseUrl: string
+  readonly timeout: Duration.DurationInput | undefined
+  readonly defaultTimeout: Duration.Duration
+}): Either.Either<ClientSettings, InvalidSetting> => {
+  const invalid = (field: string, detail: string) => Either.left({ field, detail })
+  const apiKey = Redacted.value(options.apiKey)
+  if (typeof apiKey !== "string" || apiKey.trim() === "") return invalid("apiKey", "is empty")
+  if (/\s/.test(apiKey)) return invalid("apiKey", "contains whitespace")
+  const baseUrl = options.baseUrl
+  let url: URL
+  try {
+    url = new URL(baseUrl)
+  } catch {
+    return invalid("baseUrl", `is not a URL: ${JSON.stringify(baseUrl)}`)
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    return invalid("baseUrl", `must be an http(s) URL, got ${JSON.stringify(url.protocol)}`)
+  }
+  let timeoutMillis = Duration.toMillis(options.defaultTimeout)
+  if (options.timeout !== undefined) {
+    const decoded = Duration.decodeUnknown(options.timeout)
+    if (Option.isNone(decoded)) return invalid("timeout", "is not a duration")
+    timeoutMillis = Duration.toMillis(decoded.value)
+    if (!(timeoutMillis > 0) || !Number.isFinite(timeoutMillis)) {
+      return invalid("timeout", "must be positive and finite")
+    }
+  }
+  return Either.right({
+    apiKey,
+    baseUrl,
+    serverAddress: url.hostname,
+    serverPort: url.port !== "" ? Number(url.port) : url.protocol === "https:" ? 443 : 80,
+    timeoutMillis: Math.min(Math.ceil(timeoutMillis), maxTimerMillis)
+  })
 }

@@ -86,6 +86,11 @@ export * as ModelCatalog from "./ModelCatalog.js"
 /**
  * @since 0.1.0
  */
+export * as ProviderCall from "./ProviderCall.js"
+
+/**
+ * @since 0.1.0
+ */
 export * as ProviderKit from "./ProviderKit.js"
 
 /**

@@ -1,5 +1,6 @@
 import { ProviderKit } from "@effect-llm/core"
 import { assert, describe, it } from "@effect/vitest"
+import { Duration, Either, Redacted } from "effect"
 
 describe("ProviderKit", () => {
   const now = Date.parse("2026-11-27T10:00:00Z")
@@ -33,5 +34,39 @@ describe("ProviderKit", () => {
   it("reads numeric headers", () => {
     assert.strictEqual(ProviderKit.numberHeader({ "x-ratelimit-remaining-requests": "42" }, "x-ratelimit-remaining-requests"), 42)
     assert.isUndefined(ProviderKit.numberHeader({ a: "n/a" }, "a"))
+  })
+
+  it("validates the options every client shares, never echoing the key", () => {
+    const settings = (apiKey: string, baseUrl: string, timeout?: Duration.DurationInput) =>
+      ProviderKit.clientSettings({ apiKey: Redacted.make(apiKey), baseUrl, timeout, defaultTimeout: Duration.days(1) })
+    const ok = settings("sk-1", "http://127.0.0.1:4010/v1")
+    assert.isTrue(Either.isRight(ok))
+    if (Either.isRight(ok)) {
+      assert.strictEqual(ok.right.serverAddress, "127.0.0.1")
+      assert.strictEqual(ok.right.serverPort, 4010)
+      assert.strictEqual(ok.right.timeoutMillis, 86_400_000)
+    }
+    // capped where Node's timers overflow
+    assert.deepStrictEqual(
+      Either.map(settings("sk-1", "https://x.test", "30 days"), (s) => s.timeoutMillis),
+      Either.right(2_147_483_647)
+    )
+    const https = settings("sk-1", "https://api.example.com", "30 seconds")
+    assert.deepStrictEqual(Either.map(https, (s) => [s.serverPort, s.timeoutMillis]), Either.right([443, 30_000]))
+    const failures = [
+      settings("", "https://x.test"),
+      settings("sk 1 secret", "https://x.test"),
+      settings("sk-1", "not a url"),
+      settings("sk-1", "ftp://x.test"),
+      settings("sk-1", "https://x.test", -5)
+    ]
+    assert.deepStrictEqual(failures.map((f) => Either.isLeft(f) ? f.left.field : "ok"), [
+      "apiKey",
+      "apiKey",
+      "baseUrl",
+      "baseUrl",
+      "timeout"
+    ])
+    assert.notInclude(JSON.stringify(failures), "secret")
   })
 })

@@ -17,11 +17,14 @@
  *
  * @since 0.1.0
  */
+import { attach } from "@effect-llm/core/ProviderCall"
+import * as ProviderKit from "@effect-llm/core/ProviderKit"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Inspectable from "effect/Inspectable"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -29,7 +32,6 @@ import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import OpenAI from "openai"
 import type { ClientOptions } from "openai"
-import { attach } from "./internal/call.js"
 
 /**
  * The default base URL of the OpenAI API.
@@ -120,9 +122,6 @@ export interface Options {
 
 const invalid = (field: string, detail: string) => Effect.fail(new OpenAiConfigError({ field, detail }))
 
-/** Node's timers overflow above 2^31 - 1 ms (and then fire at once). */
-const maxTimerMillis = 2_147_483_647
-
 /**
  * The SDK client with one hook: `fetchWithTimeout` hands the SDK's per-request `AbortController` to
  * the effect-llm call that made the request, so that interrupting the call aborts the request
@@ -168,33 +167,18 @@ const ServiceProto = {
  */
 export const make = (options: Options): Effect.Effect<Service, OpenAiConfigError> =>
   Effect.suspend(() => {
-    const apiKey = Redacted.value(options.apiKey)
-    if (typeof apiKey !== "string" || apiKey.trim() === "") return invalid("apiKey", "is empty")
-    if (/\s/.test(apiKey)) return invalid("apiKey", "contains whitespace")
-    const baseUrl = options.baseUrl ?? defaultBaseUrl
-    let url: URL
-    try {
-      url = new URL(baseUrl)
-    } catch {
-      return invalid("baseUrl", `is not a URL: ${JSON.stringify(baseUrl)}`)
-    }
-    if (url.protocol !== "http:" && url.protocol !== "https:") {
-      return invalid("baseUrl", `must be an http(s) URL, got ${JSON.stringify(url.protocol)}`)
-    }
+    const settings = ProviderKit.clientSettings({
+      apiKey: options.apiKey,
+      baseUrl: options.baseUrl ?? defaultBaseUrl,
+      timeout: options.timeout,
+      defaultTimeout
+    })
+    if (Either.isLeft(settings)) return invalid(settings.left.field, settings.left.detail)
+    const { apiKey, baseUrl, serverAddress, serverPort, timeoutMillis } = settings.right
     if (options.organization !== undefined && options.organization.trim() === "") {
       return invalid("organization", "is empty")
     }
     if (options.project !== undefined && options.project.trim() === "") return invalid("project", "is empty")
-    let timeoutMillis = Duration.toMillis(defaultTimeout)
-    if (options.timeout !== undefined) {
-      const decoded = Duration.decodeUnknown(options.timeout)
-      if (Option.isNone(decoded)) return invalid("timeout", "is not a duration")
-      timeoutMillis = Duration.toMillis(decoded.value)
-      if (!(timeoutMillis > 0) || !Number.isFinite(timeoutMillis)) {
-        return invalid("timeout", "must be positive and finite")
-      }
-    }
-    timeoutMillis = Math.min(Math.ceil(timeoutMillis), maxTimerMillis)
     const clientOptions: ClientOptions = {
       apiKey,
       baseURL: baseUrl,
@@ -216,8 +200,8 @@ export const make = (options: Options): Effect.Effect<Service, OpenAiConfigError
     const service: Service = Object.assign(Object.create(ServiceProto), {
       client,
       baseUrl,
-      serverAddress: url.hostname,
-      serverPort: url.port !== "" ? Number(url.port) : url.protocol === "https:" ? 443 : 80,
+      serverAddress,
+      serverPort,
       timeoutMillis,
       apiKey: options.apiKey,
       hooked: hookable

@@ -130,6 +130,12 @@ export interface Options {
   readonly chaos?: { readonly rate: number; readonly steps: ReadonlyArray<Step> }
   /** Delay before answering, in milliseconds (default 0). */
   readonly latencyMs?: number
+  /**
+   * Multiplies the per-minute limits the rate-limit headers announce (default 1: OpenAI 10,000
+   * requests and 2M tokens, Anthropic 4,000 requests; benchmarks that send more use a larger scale,
+   * or clients that learn from the headers slow down, as they should).
+   */
+  readonly rateLimitScale?: number
   /** Keep each response open this long after its headers, in milliseconds (default 0). */
   readonly holdMs?: number
   /** How many chunks a default streamed answer is split into (default 6). */
@@ -202,6 +208,7 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Scope
       seed: options.seed ?? 1,
       chaos: options.chaos,
       latencyMs: options.latencyMs ?? 0,
+      rateLimitScale: options.rateLimitScale ?? 1,
       holdMs: options.holdMs ?? 0,
       defaultChunks: Math.max(1, options.defaultChunks ?? 6),
       record: options.record ?? true

@@ -67,6 +67,19 @@ describe("Emulator", () => {
         assert.strictEqual(record?.headers.authorization, "<redacted>")
       }))
 
+    it.scopedLive("rateLimitScale multiplies the limits the headers announce", () =>
+      Effect.gen(function*() {
+        const emu = yield* Emulator.make({ rateLimitScale: 1000 })
+        const { response } = yield* Effect.promise(() =>
+          openai(emu).responses.create({ model: "gpt-5-mini", input: "Hello" }).withResponse()
+        )
+        assert.strictEqual(response.headers.get("x-ratelimit-limit-requests"), "10000000")
+        assert.strictEqual(response.headers.get("x-ratelimit-remaining-requests"), "9999999")
+        assert.strictEqual(response.headers.get("x-ratelimit-limit-tokens"), "2000000000")
+        const message = yield* Effect.promise(() => anthropic(emu).messages.create(messagesRequest).withResponse())
+        assert.strictEqual(message.response.headers.get("anthropic-ratelimit-requests-limit"), "4000000")
+      }))
+
     it.scopedLive("OpenAI Responses SSE", () =>
       Effect.gen(function*() {
         const emu = yield* Emulator.make()

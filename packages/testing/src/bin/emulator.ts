@@ -1,5 +1,5 @@
 /**
- * Command line: `pnpm emulator --port 4010 [--seed 1 --chaos 0.3 --latency-ms 20 --hold-ms 0 --chunks 6]`.
+ * Command line: `pnpm emulator --port 4010 [--seed 1 --chaos 0.3 --latency-ms 20 --hold-ms 0 --chunks 6 --rate-limit-scale 1]`.
  * Starts the emulator, prints its URLs and runs until interrupted (Ctrl-C).
  *
  * @example
@@ -38,6 +38,7 @@ const port = numberFlag("port")
 const latencyMs = numberFlag("latency-ms")
 const holdMs = numberFlag("hold-ms")
 const defaultChunks = numberFlag("chunks")
+const rateLimitScale = numberFlag("rate-limit-scale")
 
 const program = Effect.gen(function*() {
   const emulator = yield* Emulator.make({
@@ -47,6 +48,7 @@ const program = Effect.gen(function*() {
     ...(latencyMs !== undefined ? { latencyMs } : {}),
     ...(holdMs !== undefined ? { holdMs } : {}),
     ...(defaultChunks !== undefined ? { defaultChunks } : {}),
+    ...(rateLimitScale !== undefined ? { rateLimitScale } : {}),
     // a long-running server must not grow without bound
     record: false
   })

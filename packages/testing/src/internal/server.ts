@@ -22,6 +22,7 @@ export interface ResolvedOptions {
   readonly seed: number
   readonly chaos: { readonly rate: number; readonly steps: ReadonlyArray<Step> } | undefined
   readonly latencyMs: number
+  readonly rateLimitScale: number
   readonly holdMs: number
   readonly defaultChunks: number
   readonly record: boolean
@@ -100,6 +101,13 @@ const LIMITS = {
   openai: { requests: 10_000, tokens: 2_000_000 },
   anthropic: { requests: 4_000, input: 2_000_000, output: 400_000 }
 } as const
+
+const scaled = <L extends Record<string, number>>(limits: L, scale: number): L => {
+  if (scale === 1) return limits
+  const out: Record<string, number> = {}
+  for (const key in limits) out[key] = Math.round(limits[key]! * scale)
+  return out as L
+}
 
 interface Window {
   start: number
@@ -242,7 +250,7 @@ export class EmulatorState {
       ? undefined
       : limited.retryAfterMs ?? (limited.retryAfterSeconds !== undefined ? limited.retryAfterSeconds * 1000 : 1000)
     if (provider === "openai") {
-      const limits = LIMITS.openai
+      const limits = scaled(LIMITS.openai, this.options.rateLimitScale)
       const requestsLimited = limited !== undefined && (limited.limit ?? "requests") === "requests"
       const tokensLimited = limited !== undefined && limited.limit === "tokens"
       return {
@@ -258,7 +266,7 @@ export class EmulatorState {
         "x-ratelimit-reset-tokens": formatOpenAiReset(tokensLimited ? retryMs! : windowResetMs)
       }
     }
-    const limits = LIMITS.anthropic
+    const limits = scaled(LIMITS.anthropic, this.options.rateLimitScale)
     const requestsLimited = limited !== undefined && (limited.limit ?? "requests") === "requests"
     const tokensLimited = limited !== undefined && limited.limit === "tokens"
     const reset = rfc3339(now + windowResetMs)

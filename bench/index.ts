@@ -13,7 +13,6 @@ import type { GenerateRequest } from "@effect-llm/core/GenerateRequest"
 import { OpenAiClient, OpenAiLanguageModel } from "@effect-llm/openai"
 import { Effect, Layer, ManagedRuntime, Redacted, Stream } from "effect"
 import OpenAI from "openai"
-import { cacheFigures, stacks } from "./stacks.js"
 import {
   type EmulatorProcess,
   gc,
@@ -25,6 +24,7 @@ import {
   startEmulator,
   writeResults
 } from "./harness.js"
+import { cacheFigures, stacks } from "./stacks.js"
 
 const quick = process.argv.includes("--quick")
 const ROUNDS = quick ? 3 : 9
@@ -90,7 +90,11 @@ const providers: ReadonlyArray<Provider> = [
 const results: Array<Result> = []
 const record = (result: Result) => {
   results.push(result)
-  progress(`${result.pass ? "ok  " : "FAIL"} ${result.name}: ${result.value.toFixed(3)} ${result.unit} (target ${result.target})`)
+  progress(
+    `${result.pass ? "ok  " : "FAIL"} ${result.name}: ${
+      result.value.toFixed(3)
+    } ${result.unit} (target ${result.target})`
+  )
 }
 
 const callOf = (model: LanguageModel.Service, op: "generate" | "stream") =>

@@ -1,7 +1,17 @@
 /**
  * The stacks `pnpm bench` measures on top of each provider's model layer, with their targets.
  */
-import { Budget, BudgetStore, Cache, CacheStore, LanguageModel, ModelCatalog, Resilience, Tokenizer, UsageLedger } from "@effect-llm/core"
+import {
+  Budget,
+  BudgetStore,
+  Cache,
+  CacheStore,
+  LanguageModel,
+  ModelCatalog,
+  Resilience,
+  Tokenizer,
+  UsageLedger
+} from "@effect-llm/core"
 import type { GenerateRequest } from "@effect-llm/core/GenerateRequest"
 import { Effect, Layer, type ManagedRuntime } from "effect"
 import { interleave, now, progress, type Result } from "./harness.js"
@@ -31,7 +41,12 @@ export interface ExtraContext {
 const resilience = (provider: Layer.Layer<LanguageModel.LanguageModel, unknown>) =>
   Resilience.layer().pipe(Layer.provide(provider))
 
-const costStores = Layer.mergeAll(BudgetStore.layerMemory, ModelCatalog.layer, Tokenizer.layer, UsageLedger.layerMemory())
+const costStores = Layer.mergeAll(
+  BudgetStore.layerMemory,
+  ModelCatalog.layer,
+  Tokenizer.layer,
+  UsageLedger.layerMemory()
+)
 
 export const stacks: ReadonlyArray<Stack> = [
   {
@@ -57,8 +72,7 @@ export const stacks: ReadonlyArray<Stack> = [
   },
   {
     name: "memory cache",
-    layer: (provider) =>
-      Cache.layer().pipe(Layer.provide(provider), Layer.provide(CacheStore.layerMemory()))
+    layer: (provider) => Cache.layer().pipe(Layer.provide(provider), Layer.provide(CacheStore.layerMemory()))
   }
 ]
 
@@ -98,12 +112,16 @@ export const cacheFigures = async (context: ExtraContext) => {
     context.rounds,
     async () => {
       const start = now()
-      await context.runtime.runPromise(Effect.suspend(() => context.base.generate(unique())).pipe(Effect.repeatN(context.calls - 1)))
+      await context.runtime.runPromise(
+        Effect.suspend(() => context.base.generate(unique())).pipe(Effect.repeatN(context.calls - 1))
+      )
       return (now() - start) / context.calls
     },
     async () => {
       const start = now()
-      await context.runtime.runPromise(Effect.suspend(() => context.model.generate(unique())).pipe(Effect.repeatN(context.calls - 1)))
+      await context.runtime.runPromise(
+        Effect.suspend(() => context.model.generate(unique())).pipe(Effect.repeatN(context.calls - 1))
+      )
       return (now() - start) / context.calls
     }
   )

@@ -64,7 +64,10 @@ const main = Effect.gen(function*() {
 
 // --trace: every span of the session goes to an exporter that prints the trace tree at the end
 const program = trace
-  ? Effect.scoped(main).pipe(Effect.withSpan("demo session"), Effect.provide(Otel.layerTree({ serviceName: "effect-llm-demo" })))
+  ? Effect.scoped(main).pipe(
+    Effect.withSpan("demo session"),
+    Effect.provide(Otel.layerTree({ serviceName: "effect-llm-demo" }))
+  )
   : Effect.scoped(main)
 
 Effect.runPromise(program).then(

@@ -169,9 +169,13 @@ export const describe = (event: CallEvent): string => {
     case "AttemptStarted":
       return `calling ${event.provider}/${event.model} (attempt ${event.attempt})`
     case "RetryScheduled":
-      return `retrying ${event.provider}/${event.model} in ${(event.delayMillis / 1000).toFixed(1)} s after ${event.reason}`
+      return `retrying ${event.provider}/${event.model} in ${
+        (event.delayMillis / 1000).toFixed(1)
+      } s after ${event.reason}`
     case "RateLimitWait":
-      return `waiting ${(event.delayMillis / 1000).toFixed(1)} s for a ${event.limit} slot on ${event.provider}/${event.model}`
+      return `waiting ${
+        (event.delayMillis / 1000).toFixed(1)
+      } s for a ${event.limit} slot on ${event.provider}/${event.model}`
     case "CircuitStateChanged":
       return `circuit for ${event.provider}/${event.model}: ${event.from} -> ${event.to}`
     case "FallbackTriggered":

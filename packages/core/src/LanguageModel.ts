@@ -299,8 +299,10 @@ export const generateObjectWith: {
     }
   }
   const attempt = (req: GenerateRequest) =>
-    Effect.flatMap(self.generate(req), (completion) =>
-      Effect.map(decodeObject(schema, completion), (value): ObjectResult<A> => ({ value, completion })))
+    Effect.flatMap(
+      self.generate(req),
+      (completion) => Effect.map(decodeObject(schema, completion), (value): ObjectResult<A> => ({ value, completion }))
+    )
   const first = attempt(request)
   if (!repair) return first
   return Effect.catchIf(

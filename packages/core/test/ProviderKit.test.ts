@@ -6,7 +6,10 @@ describe("ProviderKit", () => {
   const now = Date.parse("2026-11-27T10:00:00Z")
 
   it("prefers retry-after-ms, then retry-after seconds, then an HTTP date", () => {
-    assert.strictEqual(ProviderKit.retryAfterMillis(new Headers({ "retry-after-ms": "1500", "retry-after": "9" }), now), 1500)
+    assert.strictEqual(
+      ProviderKit.retryAfterMillis(new Headers({ "retry-after-ms": "1500", "retry-after": "9" }), now),
+      1500
+    )
     assert.strictEqual(ProviderKit.retryAfterMillis(new Headers({ "retry-after": "2" }), now), 2000)
     assert.strictEqual(ProviderKit.retryAfterMillis({ "Retry-After": "0.5" }, now), 500)
     assert.strictEqual(ProviderKit.retryAfterMillis({ "retry-after": "Fri, 27 Nov 2026 10:00:30 GMT" }, now), 30_000)
@@ -32,7 +35,10 @@ describe("ProviderKit", () => {
   })
 
   it("reads numeric headers", () => {
-    assert.strictEqual(ProviderKit.numberHeader({ "x-ratelimit-remaining-requests": "42" }, "x-ratelimit-remaining-requests"), 42)
+    assert.strictEqual(
+      ProviderKit.numberHeader({ "x-ratelimit-remaining-requests": "42" }, "x-ratelimit-remaining-requests"),
+      42
+    )
     assert.isUndefined(ProviderKit.numberHeader({ a: "n/a" }, "a"))
   })
 

@@ -18,7 +18,7 @@
  */
 import Anthropic from "@anthropic-ai/sdk"
 import type { ClientOptions } from "@anthropic-ai/sdk"
-import { attach } from "@effect-llm/core/ProviderCall"
+import { hookedFetch } from "@effect-llm/core/ProviderCall"
 import * as ProviderKit from "@effect-llm/core/ProviderKit"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
@@ -130,10 +130,11 @@ class HookedAnthropic extends Anthropic {
     requestOptions?: Parameters<Anthropic["fetchWithTimeout"]>[4],
     logCtx?: Parameters<Anthropic["fetchWithTimeout"]>[5]
   ): Promise<Response> {
-    const call = attach(init, controller)
-    const response = super.fetchWithTimeout(url, init, ms, controller, requestOptions, logCtx)
-    // the connect timeout ends when the headers arrive, i.e. when `fetch` resolves
-    return call === undefined || call.timer === undefined ? response : call.watch(response)
+    return hookedFetch(
+      init,
+      controller,
+      () => super.fetchWithTimeout(url, init, ms, controller, requestOptions, logCtx)
+    )
   }
 }
 

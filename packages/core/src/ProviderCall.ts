@@ -123,6 +123,24 @@ export const attach = (init: RequestInit | undefined, controller: AbortControlle
 }
 
 /**
+ * The body of a client subclass's `fetchWithTimeout` override: hands the SDK's controller of the
+ * request to its call (`attach`), sends it (`send`, the SDK's own method), and ends the call's
+ * connect timer when the response headers arrive, i.e. when `fetch` resolves.
+ *
+ * @since 0.1.0
+ * @category provider hooks
+ */
+export const hookedFetch = (
+  init: RequestInit | undefined,
+  controller: AbortController,
+  send: () => Promise<Response>
+): Promise<Response> => {
+  const call = attach(init, controller)
+  const response = send()
+  return call === undefined || call.timer === undefined ? response : call.watch(response)
+}
+
+/**
  * The failure of a call whose response headers did not arrive within the connect timeout.
  *
  * @since 0.1.0

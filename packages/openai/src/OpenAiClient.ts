@@ -17,7 +17,7 @@
  *
  * @since 0.1.0
  */
-import { attach } from "@effect-llm/core/ProviderCall"
+import { hookedFetch } from "@effect-llm/core/ProviderCall"
 import * as ProviderKit from "@effect-llm/core/ProviderKit"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
@@ -136,10 +136,7 @@ class HookedOpenAI extends OpenAI {
     ms: number,
     controller: AbortController
   ): Promise<Response> {
-    const call = attach(init, controller)
-    const response = super.fetchWithTimeout(url, init, ms, controller)
-    // the connect timeout ends when the headers arrive, i.e. when `fetch` resolves
-    return call === undefined || call.timer === undefined ? response : call.watch(response)
+    return hookedFetch(init, controller, () => super.fetchWithTimeout(url, init, ms, controller))
   }
 }
 

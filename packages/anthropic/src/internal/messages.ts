@@ -1,6 +1,12 @@
 import type Anthropic from "@anthropic-ai/sdk"
 import { transformJSONSchema } from "@anthropic-ai/sdk/lib/transform-json-schema"
-import type { Completion, FinishReason, RateLimitInfo, Usage } from "@effect-llm/core/Completion"
+import {
+  type Completion,
+  emptyUsage,
+  type FinishReason,
+  type RateLimitInfo,
+  type Usage
+} from "@effect-llm/core/Completion"
 import type { Content, GenerateRequest, Message } from "@effect-llm/core/GenerateRequest"
 import { UnexpectedBody } from "./errors.js"
 
@@ -162,7 +168,7 @@ export interface RawUsage {
 /** @internal */
 export const toUsage = (usage: RawUsage | null | undefined): Usage => {
   if (usage == null) {
-    return { inputTokens: 0, cachedInputTokens: 0, cacheWriteInputTokens: 0, outputTokens: 0, reasoningTokens: 0 }
+    return emptyUsage
   }
   const cached = usage.cache_read_input_tokens ?? 0
   const cacheWrite = usage.cache_creation_input_tokens ?? 0

@@ -1,4 +1,4 @@
-import type { FinishReason, Usage } from "@effect-llm/core/Completion"
+import { emptyUsage, type FinishReason, type Usage } from "@effect-llm/core/Completion"
 import type { GenerateRequest, Message } from "@effect-llm/core/GenerateRequest"
 import type {
   ChatCompletion,
@@ -9,7 +9,7 @@ import type {
 } from "openai/resources/chat/completions/completions"
 import { type CallInfo, makeOutcome, num, type Outcome, textOf } from "./completion.js"
 import { UnexpectedBody } from "./errors.js"
-import type { ModelOptions } from "./options.js"
+import { forwardUser, type ModelOptions } from "./options.js"
 
 const userContent = (content: Message["content"]): string | Array<ChatCompletionContentPart> => {
   if (typeof content === "string") return content
@@ -65,10 +65,7 @@ export const toBody = (
   }
   if (options.store !== undefined) body.store = options.store
   if (options.reasoningEffort !== undefined) body.reasoning_effort = options.reasoningEffort
-  if (options.forwardUser !== undefined && request.user !== undefined) {
-    if (options.forwardUser === "user") body.user = request.user
-    else body.safety_identifier = request.user
-  }
+  forwardUser(body, options, request)
   if (stream) {
     body.stream = true
     if (options.streamUsage) body.stream_options = { include_usage: true }
@@ -85,7 +82,7 @@ interface RawUsage {
 
 const toUsage = (usage: RawUsage | null | undefined): Usage =>
   usage == null
-    ? { inputTokens: 0, cachedInputTokens: 0, cacheWriteInputTokens: 0, outputTokens: 0, reasoningTokens: 0 }
+    ? emptyUsage
     : {
       inputTokens: num(usage.prompt_tokens),
       cachedInputTokens: num(usage.prompt_tokens_details?.cached_tokens),

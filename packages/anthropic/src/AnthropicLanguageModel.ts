@@ -38,7 +38,7 @@ import type { Completion } from "@effect-llm/core/Completion"
 import type { GenerateRequest } from "@effect-llm/core/GenerateRequest"
 import * as LanguageModel from "@effect-llm/core/LanguageModel"
 import * as LlmError from "@effect-llm/core/LlmError"
-import { Call, connectTimeout } from "@effect-llm/core/ProviderCall"
+import { Call, deadlinesIn } from "@effect-llm/core/ProviderCall"
 import * as StreamEvent from "@effect-llm/core/StreamEvent"
 import * as Telemetry from "@effect-llm/core/Telemetry"
 import * as Timeout from "@effect-llm/core/Timeout"
@@ -168,26 +168,31 @@ const generateWith = (
   return Telemetry.traceGenerate(callInfo(client, model, request))(
     Effect.withFiberRuntime((fiber) => {
       const clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
-      const connect = fiber.getFiberRef(Timeout.currentConnectTimeout)
+      const deadlines = deadlinesIn(fiber.currentContext)
+      const connectRef = fiber.getFiberRef(Timeout.currentConnectTimeout)
       return Effect.async<Completion, LlmError.ProviderError>((resume) => {
-        const info: CallInfo = { provider, model, started: clock.unsafeCurrentTimeMillis() }
+        const now = clock.unsafeCurrentTimeMillis()
+        const info: CallInfo = { provider, model, started: now }
         const call = new Call()
+        const connect = call.start(deadlines, connectRef)
+        call.waitWithin(now, "call")
         const fail = (error: unknown, headers: Headers | undefined) => {
-          call.headersArrived()
+          call.settled()
           resume(
             Effect.fail(
-              call.timedOut
-                ? connectTimeout(provider, model, connect!)
-                : fromUnknown(error, errorContext(client, model, headers, clock.unsafeCurrentTimeMillis()))
+              call.timeout(provider, model, connect) ??
+                fromUnknown(error, errorContext(client, model, headers, clock.unsafeCurrentTimeMillis()))
             )
           )
         }
-        if (connect !== undefined) call.connectWithin(connect)
         if (useStream) {
           const state = new StreamState()
           const holder: { headers: Headers | undefined } = { headers: undefined }
           collectStream(client, params, call, state, holder).then(
-            (headers) => resume(settle(state.completion(info, headers, clock.unsafeCurrentTimeMillis()))),
+            (headers) => {
+              call.settled()
+              resume(settle(state.completion(info, headers, clock.unsafeCurrentTimeMillis())))
+            },
             (error) => fail(error, holder.headers)
           )
           return call.cancel
@@ -201,6 +206,7 @@ const generateWith = (
               const headers = response.headers
               response.json().then(
                 (data: unknown) => {
+                  call.settled()
                   const now = clock.unsafeCurrentTimeMillis()
                   let completion: MutableCompletion
                   try {
@@ -239,7 +245,7 @@ class StreamCall {
   readonly call = new Call()
   info: CallInfo
   clock: Clock.Clock | undefined = undefined
-  /** The connect timeout of the call (`Timeout.currentConnectTimeout`, read on the first pull). */
+  /** The connect timeout in force (read on the first pull). */
   connect: Duration.Duration | undefined = undefined
   iterator: AsyncIterator<Anthropic.RawMessageStreamEvent> | undefined = undefined
   headers: Headers | undefined = undefined
@@ -259,14 +265,18 @@ class StreamCall {
   ) {
     this.info = { provider, model, started: 0 }
     this.pull = Effect.async((resume) => {
-      if (this.done) resume(end)
-      else if (this.iterator === undefined) this.open(resume)
+      if (this.done) return resume(end)
+      this.call.waitWithin(this.clock!.unsafeCurrentTimeMillis(), this.seenToken ? "next" : "first")
+      if (this.iterator === undefined) this.open(resume)
       else this.next(resume)
     })
     this.first = Effect.withFiberRuntime((fiber) => {
       const clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
       this.clock = clock
-      this.connect = fiber.getFiberRef(Timeout.currentConnectTimeout)
+      this.connect = this.call.start(
+        deadlinesIn(fiber.currentContext),
+        fiber.getFiberRef(Timeout.currentConnectTimeout)
+      )
       this.info = { provider, model, started: clock.unsafeCurrentTimeMillis() }
       return this.pull
     })
@@ -275,7 +285,6 @@ class StreamCall {
   readonly step = (): Pull => this.clock === undefined ? this.first : this.pull
 
   open(resume: (effect: Pull) => void) {
-    if (this.connect !== undefined) this.call.connectWithin(this.connect)
     try {
       this.client.client.messages.create(this.params, this.call.options(this.client.hooked)).withResponse().then(
         (result) => {
@@ -299,8 +308,11 @@ class StreamCall {
   }
 
   onResult(resume: (effect: Pull) => void, result: IteratorResult<Anthropic.RawMessageStreamEvent>) {
+    // the SDK ends its event iterator quietly when the request is aborted (a deadline passed)
+    if (this.call.aborted) return this.fail(resume, new IncompleteStream())
     if (result.done === true) {
       if (!this.state.stopped) return this.fail(resume, new IncompleteStream())
+      this.call.waitEnded()
       this.done = true
       const completion = this.state.completion(this.info, this.headers!, this.clock!.unsafeCurrentTimeMillis())
       if (completion.finishReason === "content-filter") return resume(Effect.flatMap(settle(completion), () => end))
@@ -313,16 +325,18 @@ class StreamCall {
       return this.fail(resume, new UnexpectedBody("a stream event is not a Messages API event"))
     }
     if (text === undefined || text === "") return this.next(resume)
+    this.call.waitEnded()
+    const chunk: Pull = Effect.succeed(Option.some([Chunk.of(StreamEvent.textDelta(text)), undefined] as const))
+    const firstEvent = this.seenToken ? undefined : this.call.deadlines?.firstEvent
     this.seenToken = true
-    resume(Effect.succeed(Option.some([Chunk.of(StreamEvent.textDelta(text)), undefined] as const)))
+    resume(firstEvent === undefined ? chunk : Effect.zipRight(firstEvent(this.clock!.unsafeCurrentTimeMillis()), chunk))
   }
 
   fail(resume: (effect: Pull) => void, error: unknown) {
     this.done = true
-    this.call.headersArrived()
-    if (this.call.timedOut && this.iterator === undefined) {
-      return resume(Effect.fail(connectTimeout(provider, this.model, this.connect!)))
-    }
+    this.call.settled()
+    const timeout = this.call.timeout(provider, this.model, this.connect)
+    if (timeout !== undefined) return resume(Effect.fail(timeout))
     const underlying = fromUnknown(
       error,
       errorContext(this.client, this.model, this.headers, this.clock!.unsafeCurrentTimeMillis())
@@ -368,7 +382,8 @@ export const fromClient = (
     provider,
     model,
     generate: (request) => generateWith(client, model, resolved, request),
-    stream: (request) => streamWith(client, model, resolved, request)
+    stream: (request) => streamWith(client, model, resolved, request),
+    enforcesDeadlines: true
   })
 }
 
@@ -389,7 +404,8 @@ export const make = (
     model,
     generate: (request) => Effect.flatMap(AnthropicClient, (client) => generateWith(client, model, resolved, request)),
     stream: (request) =>
-      Stream.unwrap(Effect.map(AnthropicClient, (client) => streamWith(client, model, resolved, request)))
+      Stream.unwrap(Effect.map(AnthropicClient, (client) => streamWith(client, model, resolved, request))),
+    enforcesDeadlines: true
   })
 }
 

@@ -535,6 +535,7 @@ const format = (amount: number, unit: "tokens" | "usd") =>
 const apply = <E, R>(self: LanguageModel.With<E, R>, options: Options) => {
   const enforcer = makeEnforcer(options)
   return LanguageModel.transform(self, {
+    keepsDeadlines: true,
     generate: (generate) => (request) => {
       if (!enforcer.isActive(request)) return generate(request)
       return Effect.flatMap(Effect.context<Requirements>(), (context) =>

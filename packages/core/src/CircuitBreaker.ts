@@ -175,6 +175,7 @@ export const withStore = <E, R, RS>(
         )
       )
   return LanguageModel.transform(self, {
+    keepsDeadlines: true,
     generate: (generate) => (request) => {
       const model = request.model ?? self.model
       return guard(model, (store, k, probe) => Effect.onExit(generate(request), record(store, k, model, probe)))

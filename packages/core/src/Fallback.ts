@@ -96,6 +96,8 @@ export const to: {
     return LanguageModel.make<E | E2, R | R2>({
       provider: self.provider,
       model: self.model,
+      // no wait of its own: the chain enforces deadlines when both of its models do
+      enforcesDeadlines: self.enforcesDeadlines === true && other.enforcesDeadlines === true,
       generate: (request) =>
         Effect.catchAll(self.generate(request), (error): Effect.Effect<Completion, E | E2, R2> => {
           if (!movesOn(error)) return Effect.fail(error)

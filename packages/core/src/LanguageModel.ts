@@ -37,6 +37,7 @@ import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import type { Completion } from "./Completion.js"
 import type { GenerateRequest } from "./GenerateRequest.js"
+import * as internalStream from "./internal/stream.js"
 import { MalformedOutput } from "./LlmError.js"
 import type { LlmError } from "./LlmError.js"
 import type { StreamEvent } from "./StreamEvent.js"
@@ -67,6 +68,13 @@ export interface With<out E, out R = never> extends Pipeable {
   readonly model: string
   readonly generate: (request: GenerateRequest) => Effect.Effect<Completion, E, R>
   readonly stream: (request: GenerateRequest) => Stream.Stream<StreamEvent, E, R>
+  /**
+   * The model enforces the deadlines of `Timeout` itself (`Timeout.CurrentDeadlines`), with one
+   * native timer per call that aborts its HTTP request. The provider adapters set this; a policy
+   * keeps it when it adds no wait of its own that ignores the deadlines (see `transform`). When it
+   * is not set, `Timeout` enforces its deadlines by running the call in a fiber of its own.
+   */
+  readonly enforcesDeadlines?: boolean | undefined
 }
 
 /**
@@ -117,12 +125,14 @@ export const make = <E, R>(options: {
   readonly model: string
   readonly generate: (request: GenerateRequest) => Effect.Effect<Completion, E, R>
   readonly stream: (request: GenerateRequest) => Stream.Stream<StreamEvent, E, R>
+  readonly enforcesDeadlines?: boolean | undefined
 }): With<E, R> => {
   const self = Object.create(Proto)
   self.provider = options.provider
   self.model = options.model
   self.generate = options.generate
   self.stream = options.stream
+  if (options.enforcesDeadlines === true) self.enforcesDeadlines = true
   return self
 }
 
@@ -136,41 +146,41 @@ export const isLanguageModel = (u: unknown): u is With<unknown, unknown> =>
   typeof u === "object" && u !== null && TypeId in u
 
 /**
- * Rewrites both operations of a model at once: the building block of every policy.
+ * How a policy rewrites a model's two operations (see {@link transform}).
  *
  * @since 0.1.0
- * @category combinators
+ * @category models
  */
-export const transform: {
-  <E, R, E2, R2>(f: {
-    readonly generate: (
-      generate: (request: GenerateRequest) => Effect.Effect<Completion, E, R>
-    ) => (request: GenerateRequest) => Effect.Effect<Completion, E2, R2>
-    readonly stream: (
-      stream: (request: GenerateRequest) => Stream.Stream<StreamEvent, E, R>
-    ) => (request: GenerateRequest) => Stream.Stream<StreamEvent, E2, R2>
-  }): (self: With<E, R>) => With<E2, R2>
-  <E, R, E2, R2>(self: With<E, R>, f: {
-    readonly generate: (
-      generate: (request: GenerateRequest) => Effect.Effect<Completion, E, R>
-    ) => (request: GenerateRequest) => Effect.Effect<Completion, E2, R2>
-    readonly stream: (
-      stream: (request: GenerateRequest) => Stream.Stream<StreamEvent, E, R>
-    ) => (request: GenerateRequest) => Stream.Stream<StreamEvent, E2, R2>
-  }): With<E2, R2>
-} = dual(2, <E, R, E2, R2>(self: With<E, R>, f: {
+export interface Transformation<E, R, E2, R2> {
   readonly generate: (
     generate: (request: GenerateRequest) => Effect.Effect<Completion, E, R>
   ) => (request: GenerateRequest) => Effect.Effect<Completion, E2, R2>
   readonly stream: (
     stream: (request: GenerateRequest) => Stream.Stream<StreamEvent, E, R>
   ) => (request: GenerateRequest) => Stream.Stream<StreamEvent, E2, R2>
-}): With<E2, R2> =>
+  /**
+   * The policy adds no wait that ignores `Timeout.CurrentDeadlines` (its waits, if any, end at the
+   * deadline), so a model that enforces the deadlines still does once wrapped. Default `false`.
+   */
+  readonly keepsDeadlines?: boolean | undefined
+}
+
+/**
+ * Rewrites both operations of a model at once: the building block of every policy.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const transform: {
+  <E, R, E2, R2>(f: Transformation<E, R, E2, R2>): (self: With<E, R>) => With<E2, R2>
+  <E, R, E2, R2>(self: With<E, R>, f: Transformation<E, R, E2, R2>): With<E2, R2>
+} = dual(2, <E, R, E2, R2>(self: With<E, R>, f: Transformation<E, R, E2, R2>): With<E2, R2> =>
   make({
     provider: self.provider,
     model: self.model,
     generate: f.generate(self.generate),
-    stream: f.stream(self.stream)
+    stream: f.stream(self.stream),
+    enforcesDeadlines: self.enforcesDeadlines === true && f.keepsDeadlines === true
   }))
 
 /**
@@ -183,11 +193,14 @@ export const provideContext: {
   <R>(context: Context.Context<R>): <E>(self: With<E, R>) => With<E>
   <E, R>(self: With<E, R>, context: Context.Context<R>): With<E>
 } = dual(2, <E, R>(self: With<E, R>, context: Context.Context<R>): With<E> =>
-  make({
+  // nothing to provide (a model whose calls require nothing): the same model, no work per call
+  context.unsafeMap.size === 0 ? self as With<E> : make({
     provider: self.provider,
     model: self.model,
     generate: (request) => Effect.provide(self.generate(request), context),
-    stream: (request) => Stream.provideContext(self.stream(request), context)
+    // over the caller's context, as `Effect.provide` does for `generate`
+    stream: (request) => internalStream.provideSomeContext(self.stream(request), context),
+    enforcesDeadlines: self.enforcesDeadlines
   }))
 
 /**

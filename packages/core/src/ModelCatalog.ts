@@ -451,6 +451,7 @@ const applyCost = <E, R>(
   onUnknown: OnUnknown
 ): LanguageModel.With<E | UnknownModel, R | ModelCatalog> =>
   LanguageModel.transform(self, {
+    keepsDeadlines: true,
     generate: (generate) => (request) =>
       Effect.flatMap(generate(request), (completion) =>
         Effect.flatMap(ModelCatalog, (catalog) => {

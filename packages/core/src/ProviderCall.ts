@@ -15,6 +15,7 @@
  *
  * @since 0.1.0
  */
+import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as LlmError from "./LlmError.js"
@@ -30,6 +31,101 @@ export const callKey: unique symbol = Symbol.for("@effect-llm/core/ProviderCall"
 
 /** Node's timers overflow above 2^31 - 1 ms (and then fire at once). */
 const maxTimerMillis = 2_147_483_647
+
+const noop = () => {}
+
+/**
+ * Runs `f` after `millis` on a native timer (none past Node's longest timer); returns its cancel.
+ *
+ * @since 0.1.0
+ * @category provider hooks
+ */
+export const nativeSchedule = (millis: number, f: () => void): () => void => {
+  if (!(millis < maxTimerMillis)) return noop
+  const handle = setTimeout(f, Math.max(0, millis))
+  return () => clearTimeout(handle)
+}
+
+/**
+ * The deadlines of a call, put in its context by `Timeout.withTimeouts` when the model below
+ * enforces them (`LanguageModel.With.enforcesDeadlines`): the provider adapter arms one timer per
+ * wait (a `generate` request; a stream pull) on the call's abort handle instead of `Timeout`
+ * running the call in a fiber of its own with a timer per chunk. Times are clock milliseconds.
+ *
+ * @since 0.1.0
+ * @category provider hooks
+ */
+export interface Deadlines {
+  /** When the whole call must have ended, and the error then. */
+  readonly end: number | undefined
+  readonly onEnd: () => LlmError.Timeout
+  /** Streams: when the first event must have arrived, and the error then. */
+  readonly firstToken: number | undefined
+  readonly onFirstToken: () => LlmError.Timeout
+  /** Streams: the longest wait in milliseconds for each later event, and the error then. */
+  readonly idle: number | undefined
+  readonly onIdle: () => LlmError.Timeout
+  /** Until the response headers (as `Timeout.currentConnectTimeout`). */
+  readonly connect: Duration.Duration | undefined
+  /** Streams: what to run when the first event arrives, given the time (the `FirstToken` call event). */
+  readonly firstEvent: ((now: number) => Effect.Effect<void>) | undefined
+  /** Runs `f` after `millis` on the call's clock (a native timer with the live clock); returns its cancel. */
+  readonly schedule: (millis: number, f: () => void) => () => void
+}
+
+/**
+ * The deadlines of the current call (absent when no `Timeout` delegates them to the model).
+ *
+ * @since 0.1.0
+ * @category provider hooks
+ */
+export class CurrentDeadlines extends Context.Tag("@effect-llm/core/ProviderCall/CurrentDeadlines")<
+  CurrentDeadlines,
+  Deadlines
+>() {}
+
+/**
+ * The deadlines in a context, or `undefined` (for adapters, which read their fiber's context).
+ *
+ * @since 0.1.0
+ * @category provider hooks
+ */
+export const deadlinesIn = (context: Context.Context<never>): Deadlines | undefined =>
+  context.unsafeMap.get(CurrentDeadlines.key) as Deadlines | undefined
+
+/**
+ * What a wait ends at: a `generate` request (`"call"`), the first pull of a stream (`"first"`), or a
+ * later pull (`"next"`).
+ *
+ * @since 0.1.0
+ * @category provider hooks
+ */
+export type Wait = "call" | "first" | "next"
+
+/**
+ * The earliest deadline of a wait that starts at `now`, with its error (the whole call's deadline
+ * when both come at once, as nested timeouts would report).
+ *
+ * @since 0.1.0
+ * @category provider hooks
+ */
+export const deadlineOf = (
+  deadlines: Deadlines,
+  now: number,
+  wait: Wait
+): readonly [at: number, error: () => LlmError.Timeout] | undefined => {
+  const phase = wait === "call"
+    ? undefined
+    : wait === "first"
+    ? deadlines.firstToken
+    : deadlines.idle === undefined
+    ? undefined
+    : now + deadlines.idle
+  const end = deadlines.end
+  if (phase === undefined) return end === undefined ? undefined : [end, deadlines.onEnd]
+  if (end !== undefined && end <= phase) return [end, deadlines.onEnd]
+  return [phase, wait === "first" ? deadlines.onFirstToken : deadlines.onIdle]
+}
 
 /**
  * The abort handle of one HTTP call.
@@ -52,18 +148,73 @@ export class Call {
   controller: AbortController | undefined = undefined
   aborted = false
   fallback: AbortController | undefined = undefined
-  /** The connect timer, while the call waits for its response headers. */
-  timer: ReturnType<typeof setTimeout> | undefined = undefined
+  /** The cancel of the connect timer, while the call waits for its response headers. */
+  timer: (() => void) | undefined = undefined
   /** The connect timeout fired (and aborted the request). */
   timedOut = false
+  /** The deadlines of the call, when a `Timeout` delegates them to the adapter. */
+  deadlines: Deadlines | undefined = undefined
+  /** The cancel of the deadline timer of the current wait. */
+  cancelDeadline: (() => void) | undefined = undefined
+  /** The deadline that passed (and aborted the request). */
+  expired: LlmError.Timeout | undefined = undefined
   readonly cancel: Effect.Effect<void> = Effect.sync(() => this.abort())
 
   abort(): void {
     if (this.aborted) return
     this.aborted = true
     if (this.timer !== undefined) this.headersArrived()
+    this.waitEnded()
     this.controller?.abort()
     this.fallback?.abort()
+  }
+
+  /**
+   * Arms the deadline timer of one wait that starts at `now` (a `generate` request, or one stream
+   * pull): when it fires, the request is aborted and {@link expired} holds the `Timeout`.
+   */
+  waitWithin(now: number, wait: Wait): void {
+    const deadlines = this.deadlines
+    if (deadlines === undefined) return
+    const next = deadlineOf(deadlines, now, wait)
+    if (next === undefined) return
+    const [at, error] = next
+    this.cancelDeadline = deadlines.schedule(at - now, () => {
+      this.cancelDeadline = undefined
+      this.expired = error()
+      this.abort()
+    })
+  }
+
+  /** Clears the deadline timer of the current wait (it ended in time). */
+  waitEnded(): void {
+    if (this.cancelDeadline === undefined) return
+    this.cancelDeadline()
+    this.cancelDeadline = undefined
+  }
+
+  /** Clears every timer of the call (it settled: an answer or a failure). */
+  settled(): void {
+    this.headersArrived()
+    this.waitEnded()
+  }
+
+  /**
+   * Starts the timers of a call: takes its deadlines (from the call's context, see
+   * {@link deadlinesIn}) and arms the connect timer, the deadlines' `connect` or else `connect`
+   * (`Timeout.currentConnectTimeout`). Returns the connect timeout in force.
+   */
+  start(deadlines: Deadlines | undefined, connect: Duration.Duration | undefined): Duration.Duration | undefined {
+    this.deadlines = deadlines
+    const timeout = deadlines?.connect ?? connect
+    if (timeout !== undefined) this.connectWithin(timeout, deadlines?.schedule)
+    return timeout
+  }
+
+  /** The `Timeout` to fail with when one of the call's own timers aborted it. */
+  timeout(provider: string, model: string, connect: Duration.Duration | undefined): LlmError.Timeout | undefined {
+    if (this.expired !== undefined) return this.expired
+    return this.timedOut ? connectTimeout(provider, model, connect!) : undefined
   }
 
   /** The SDK request options carrying this handle (and a signal when the client cannot be hooked). */
@@ -74,21 +225,22 @@ export class Call {
     return { signal: this.fallback.signal }
   }
 
-  /** Arms the connect timer: aborts the request unless its headers arrive within `timeout`. */
-  connectWithin(timeout: Duration.Duration): void {
-    const millis = Duration.toMillis(timeout)
-    if (!(millis < maxTimerMillis)) return
-    this.timer = setTimeout(() => {
+  /**
+   * Arms the connect timer: aborts the request unless its headers arrive within `timeout` (on
+   * `schedule`, the deadlines' clock, when given; a native timer otherwise).
+   */
+  connectWithin(timeout: Duration.Duration, schedule: Deadlines["schedule"] = nativeSchedule): void {
+    this.timer = schedule(Duration.toMillis(timeout), () => {
       this.timer = undefined
       this.timedOut = true
       this.abort()
-    }, Math.max(0, millis))
+    })
   }
 
   /** Clears the connect timer (the response headers arrived, or the call settled). */
   headersArrived(): void {
     if (this.timer === undefined) return
-    clearTimeout(this.timer)
+    this.timer()
     this.timer = undefined
   }
 

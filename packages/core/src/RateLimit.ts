@@ -42,6 +42,11 @@ import type { Completion } from "./Completion.js"
 import { contentText, type GenerateRequest } from "./GenerateRequest.js"
 import * as internal from "./internal/resilienceTrail.js"
 import * as LanguageModel from "./LanguageModel.js"
+import { sleepWithin as sleepUntilDeadline } from "./Timeout.js"
+
+// A wait that ends at the call's deadline when a `Timeout` above delegates it; its `Timeout` failure
+// then belongs to that policy's error type, not to this one's.
+const sleepWithin = (millis: number): Effect.Effect<void> => sleepUntilDeadline(millis) as Effect.Effect<void>
 import { RateLimited } from "./LlmError.js"
 
 /**
@@ -237,7 +242,8 @@ export const withLimits: {
       }
       return Effect.zipRight(
         CallEvent.emit({ _tag: "RateLimitWait", provider, model, delayMillis: wait, limit }),
-        Effect.sleep(Duration.millis(wait))
+        // ends at the call's deadline (under a `Timeout` that delegates it), giving the slot back
+        Effect.tapError(sleepWithin(wait), () => Effect.sync(undo))
       )
     }
     const onError = (clock: Clock.Clock, limiter: Limiter) => (error: unknown) => {
@@ -252,6 +258,7 @@ export const withLimits: {
         }
       }
     return LanguageModel.transform(self, {
+      keepsDeadlines: true,
       generate: (generate) => (request) =>
         Effect.clockWith((clock) => {
           const model = request.model ?? self.model

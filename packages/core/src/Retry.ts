@@ -42,6 +42,11 @@ import type { GenerateRequest } from "./GenerateRequest.js"
 import * as internal from "./internal/resilienceTrail.js"
 import * as LanguageModel from "./LanguageModel.js"
 import type { LlmError, Tag } from "./LlmError.js"
+import { sleepWithin as sleepUntilDeadline } from "./Timeout.js"
+
+// A wait that ends at the call's deadline when a `Timeout` above delegates it; its `Timeout` failure
+// then belongs to that policy's error type, not to this one's.
+const sleepWithin = (millis: number): Effect.Effect<void> => sleepUntilDeadline(millis) as Effect.Effect<void>
 import type { StreamEvent } from "./StreamEvent.js"
 
 /**
@@ -349,6 +354,7 @@ export const withPolicy: {
     const policy = resolve(options)
     const provider = self.provider
     return LanguageModel.transform(self, {
+      keepsDeadlines: true,
       generate: (generate) => (request) =>
         Effect.clockWith((clock) => {
           const model = targetModel(self, request)
@@ -366,7 +372,7 @@ export const withPolicy: {
                   delay === undefined
                     ? Effect.fail(error)
                     : Effect.zipRight(
-                      Effect.sleep(Duration.millis(delay)),
+                      sleepWithin(delay),
                       Effect.zipRight(
                         CallEvent.emit({ _tag: "AttemptStarted", provider, model, attempt: run!.retries + 1 }),
                         Effect.suspend(() => attempt(clock.unsafeCurrentTimeMillis()))
@@ -403,7 +409,7 @@ export const withPolicy: {
                       : Stream.unwrap(
                         Effect.as(
                           Effect.zipRight(
-                            Effect.sleep(Duration.millis(delay)),
+                            sleepWithin(delay),
                             CallEvent.emit({ _tag: "AttemptStarted", provider, model, attempt: run!.retries + 1 })
                           ),
                           Stream.suspend(() => attempt(clock.unsafeCurrentTimeMillis()))

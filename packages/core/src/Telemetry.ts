@@ -492,6 +492,7 @@ const callGenerate = <E, R>(
  */
 export const traceCall = <E, R>(self: LanguageModel.With<E, R>): LanguageModel.With<E, R> =>
   LanguageModel.transform(self, {
+    keepsDeadlines: true,
     generate: (generate) => (request) =>
       callGenerate({ provider: self.provider, model: self.model, request }, generate(request)),
     stream: (stream) => (request) =>

@@ -14,9 +14,15 @@
  *
  * Streams emit a `FirstToken` call event when their first event arrives.
  *
- * Cost: one forked fiber and one timer per `generate` call, one per pulled chunk for streams (not
- * `Effect.timeoutFail`, which forks two fibers and waits for the loser); a phase that is not
- * configured does no work.
+ * Cost: when the model below enforces deadlines (`LanguageModel.With.enforcesDeadlines`: the
+ * OpenAI and Anthropic adapters, through the policies that keep the mark — retry, rate limit,
+ * breaker, fallback, budget, ledger, cost, `traceCall`), the deadlines go into the call's context
+ * (`ProviderCall.CurrentDeadlines`) and the adapter arms one native timer per wait (the request; each
+ * stream pull) on the abort handle of its HTTP request: no fiber, nothing per chunk. Nested timeouts
+ * combine (each phase's earliest). Waits of policies in between (a retry's backoff, a rate-limit
+ * slot) end at the deadline (`sleepWithin`). Any other model is timed here: one forked fiber and one
+ * timer per `generate` call, one per pulled chunk for streams (not `Effect.timeoutFail`, which forks
+ * two fibers and waits for the loser). A phase that is not configured does no work.
  *
  * @example
  * ```ts
@@ -34,18 +40,22 @@
  */
 import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as FiberRef from "effect/FiberRef"
 import { dual } from "effect/Function"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Runtime from "effect/Runtime"
 import * as Stream from "effect/Stream"
 import * as CallEvent from "./CallEvent.js"
 import type { GenerateRequest } from "./GenerateRequest.js"
-import { withDeadline } from "./internal/timeoutDeadline.js"
+import * as internalStream from "./internal/stream.js"
+import { scheduleOn, withDeadline } from "./internal/timeoutDeadline.js"
 import * as LanguageModel from "./LanguageModel.js"
 import { Timeout } from "./LlmError.js"
+import { CurrentDeadlines, type Deadlines, deadlinesIn } from "./ProviderCall.js"
 import type { StreamEvent } from "./StreamEvent.js"
 
 /**
@@ -122,6 +132,74 @@ export const generateDeadline = (options: Options, request: GenerateRequest): nu
   return total === undefined ? deadline : Math.min(total, deadline)
 }
 
+type RuntimeFiber = {
+  getFiberRef<X>(ref: FiberRef.FiberRef<X>): X
+  getFiberRefs(): import("effect/FiberRefs").FiberRefs
+  readonly currentDefaultServices: Context.Context<never>
+  readonly currentContext: Context.Context<never>
+}
+
+const clockOf = (fiber: RuntimeFiber): Clock.Clock =>
+  Context.get(fiber.currentDefaultServices as Context.Context<Clock.Clock>, Clock.Clock)
+
+/**
+ * A wait of a policy (a retry's backoff, a rate-limit slot) that ends at the deadline of the call:
+ * sleeps `millis`, or, when a `Timeout` above delegated its deadlines (`ProviderCall.CurrentDeadlines`)
+ * and the call's deadline comes first, sleeps until then and fails with that `Timeout`. Policies that
+ * wait with it keep `LanguageModel.With.enforcesDeadlines`.
+ *
+ * @since 0.1.0
+ * @category provider hooks
+ */
+export const sleepWithin = (millis: number): Effect.Effect<void, Timeout> =>
+  Effect.withFiberRuntime((fiber) => {
+    const deadlines = deadlinesIn(fiber.currentContext)
+    if (deadlines === undefined) return Effect.sleep(Duration.millis(millis))
+    let at = deadlines.end
+    let error = deadlines.onEnd
+    if (deadlines.firstToken !== undefined && (at === undefined || deadlines.firstToken < at)) {
+      at = deadlines.firstToken
+      error = deadlines.onFirstToken
+    }
+    const now = clockOf(fiber).unsafeCurrentTimeMillis()
+    if (at === undefined || now + millis < at) return Effect.sleep(Duration.millis(millis))
+    return Effect.zipRight(Effect.sleep(Duration.millis(Math.max(0, at - now))), Effect.fail(error()))
+  })
+
+const earlier = <A>(
+  a: number | undefined,
+  onA: A,
+  b: number | undefined,
+  onB: A
+): readonly [number | undefined, A] => a === undefined || (b !== undefined && b < a) ? [b, onB] : [a, onA]
+
+/** The deadlines of a call under nested timeouts: each phase's earliest; the inner connect and events. */
+const combine = (outer: Deadlines | undefined, inner: Deadlines): Deadlines => {
+  if (outer === undefined) return inner
+  const [end, onEnd] = earlier(outer.end, outer.onEnd, inner.end, inner.onEnd)
+  const [firstToken, onFirstToken] = earlier(outer.firstToken, outer.onFirstToken, inner.firstToken, inner.onFirstToken)
+  const [idle, onIdle] = earlier(outer.idle, outer.onIdle, inner.idle, inner.onIdle)
+  return {
+    end,
+    onEnd,
+    firstToken,
+    onFirstToken,
+    idle,
+    onIdle,
+    connect: inner.connect ?? outer.connect,
+    firstEvent: inner.firstEvent ?? outer.firstEvent,
+    schedule: inner.schedule
+  }
+}
+
+/** A fiber of its own for the timers of a `TestClock` (only built when one is needed). */
+const timerRuntime = (fiber: RuntimeFiber) => (): Runtime.Runtime<never> =>
+  Runtime.make({
+    context: fiber.currentContext,
+    fiberRefs: fiber.getFiberRefs(),
+    runtimeFlags: Runtime.defaultRuntimeFlags
+  })
+
 /**
  * Applies timeouts to a model's calls. Keeps the model's requirements; adds `Timeout` (already
  * part of `ProviderError`) to its errors.
@@ -139,13 +217,49 @@ export const withTimeouts: {
   const provider = self.provider
   const fail = (request: GenerateRequest, phase: Timeout["phase"], after: number) =>
     new Timeout({ provider, model: request.model ?? self.model, phase, after: Duration.millis(after) })
+  // The model below enforces deadlines itself (a provider adapter, through policies that keep the
+  // mark): hand them over in the call's context, no fiber and no timer here.
+  const delegate = self.enforcesDeadlines === true
+  const deadlinesOf = (
+    fiber: RuntimeFiber,
+    request: GenerateRequest,
+    deadline: number | undefined,
+    streaming: boolean
+  ): Deadlines => {
+    const clock = clockOf(fiber)
+    const started = clock.unsafeCurrentTimeMillis()
+    const model = request.model ?? self.model
+    return combine(deadlinesIn(fiber.currentContext), {
+      end: deadline === undefined ? undefined : started + deadline,
+      onEnd: () => fail(request, "total", deadline!),
+      firstToken: streaming && firstToken !== undefined ? started + firstToken : undefined,
+      onFirstToken: () => fail(request, "first-token", firstToken!),
+      idle: streaming ? idle : undefined,
+      onIdle: () => fail(request, "idle", idle!),
+      connect,
+      firstEvent: streaming
+        ? (now) => CallEvent.emit({ _tag: "FirstToken", provider, model, afterMillis: now - started })
+        : undefined,
+      schedule: scheduleOn(clock, timerRuntime(fiber))
+    })
+  }
   return LanguageModel.transform(self, {
+    keepsDeadlines: true,
     generate: (generate) => (request) => {
       const deadline = generateDeadline(options, request)
       if (deadline === undefined) {
         return connect === undefined
           ? generate(request)
           : Effect.locally(generate(request), currentConnectTimeout, connect)
+      }
+      if (delegate) {
+        return Effect.withFiberRuntime((fiber) =>
+          Effect.locally(
+            generate(request),
+            FiberRef.currentContext,
+            Context.add(fiber.currentContext, CurrentDeadlines, deadlinesOf(fiber, request, deadline, false))
+          )
+        )
       }
       return withDeadline(
         generate(request),
@@ -158,6 +272,16 @@ export const withTimeouts: {
       const deadline = generateDeadline(options, request)
       if (firstToken === undefined && idle === undefined && deadline === undefined && connect === undefined) {
         return stream(request)
+      }
+      if (delegate) {
+        return internalStream.unwrap(Effect.withFiberRuntime((fiber) =>
+          Effect.succeed(
+            Stream.provideContext(
+              stream(request) as Stream.Stream<StreamEvent, E>,
+              Context.add(fiber.currentContext, CurrentDeadlines, deadlinesOf(fiber, request, deadline, true))
+            ) as Stream.Stream<StreamEvent, E, R>
+          )
+        ))
       }
       return Stream.unwrapScoped(
         Effect.flatMap(Stream.toPull(stream(request)), (pull) =>

@@ -429,6 +429,7 @@ const apply = <E, R>(self: LanguageModel.With<E, R>, options: TrackOptions | und
     })
 
   return LanguageModel.transform(self, {
+    keepsDeadlines: true,
     generate: (generate) => (request) =>
       Effect.flatMap(
         UsageLedger,

@@ -1,9 +1,10 @@
-import { CallEvent, LanguageModel, type LlmError } from "@effect-llm/core"
+import { CallEvent, LanguageModel, LlmError, ProviderCall, RateLimit, Retry } from "@effect-llm/core"
+import * as StreamEvent from "@effect-llm/core/StreamEvent"
 import * as Timeout from "@effect-llm/core/Timeout"
 import { assert, describe, it } from "@effect/vitest"
 import { Duration, Effect, Fiber, FiberRef, Layer, Stream, TestClock } from "effect"
 import { expectTypeOf } from "vitest"
-import { prompt, scripted } from "./resilienceFixtures.js"
+import { completion, prompt, scripted } from "./resilienceFixtures.js"
 
 const timeoutOf = (error: LlmError.LlmError) =>
   error._tag === "Timeout" ? { phase: error.phase, after: Duration.toMillis(error.after) } : error._tag
@@ -158,5 +159,104 @@ describe("Timeout", () => {
     expectTypeOf(model.pipe(Timeout.withTimeouts({ total: "1 second" }))).toEqualTypeOf<
       LanguageModel.With<LlmError.ServerError | LlmError.Timeout, "R">
     >()
+  })
+
+  describe("delegated to a model that enforces deadlines", () => {
+    // a model that enforces deadlines and records the ones its calls see
+    const enforcing = () => {
+      const seen: Array<ProviderCall.Deadlines | undefined> = []
+      const model = LanguageModel.make({
+        provider: "fake",
+        model: "fake-1",
+        enforcesDeadlines: true,
+        generate: () =>
+          Effect.withFiberRuntime((fiber) => {
+            seen.push(ProviderCall.deadlinesIn(fiber.currentContext))
+            return Effect.succeed(completion("ok", { provider: "fake", model: "fake-1" }))
+          }),
+        stream: () =>
+          Stream.fromEffect(Effect.withFiberRuntime((fiber) => {
+            seen.push(ProviderCall.deadlinesIn(fiber.currentContext))
+            return Effect.succeed(StreamEvent.finish(completion("ok", { provider: "fake", model: "fake-1" })))
+          }))
+      })
+      return { model, seen }
+    }
+
+    it.effect("generate: the deadline goes into the call's context (no fiber of Timeout's own)", () =>
+      Effect.gen(function*() {
+        const { model, seen } = enforcing()
+        yield* TestClock.adjust("1 second")
+        const timed = model.pipe(RateLimit.withLimits(), Timeout.withTimeouts({ total: "2 seconds", idle: "1 second" }))
+        assert.isTrue(timed.enforcesDeadlines)
+        yield* timed.generate(prompt)
+        const [deadlines] = seen
+        assert.strictEqual(deadlines?.end, 3000)
+        assert.strictEqual(deadlines?.idle, undefined, "stream phases are not a generate's")
+        assert.strictEqual(Duration.toMillis(deadlines!.onEnd().after), 2000)
+      }))
+
+    it.effect("stream: nested timeouts combine (the earliest of each, the inner connect)", () =>
+      Effect.gen(function*() {
+        const { model, seen } = enforcing()
+        const timed = model.pipe(
+          Timeout.withTimeouts({ firstToken: "5 seconds", idle: "1 second", connect: "2 seconds" }),
+          Retry.withPolicy(),
+          Timeout.withTimeouts({ total: "4 seconds", idle: "3 seconds", connect: "9 seconds" })
+        )
+        yield* Stream.runDrain(timed.stream(prompt))
+        const [deadlines] = seen
+        assert.strictEqual(deadlines?.end, 4000)
+        assert.strictEqual(deadlines?.firstToken, 5000)
+        assert.strictEqual(deadlines?.idle, 1000)
+        assert.strictEqual(Duration.toMillis(deadlines!.connect!), 2000)
+        assert.strictEqual(deadlines?.onIdle().phase, "idle")
+      }))
+
+    it.live("with the live clock, the timers are native (one setTimeout per wait)", () =>
+      Effect.gen(function*() {
+        const { model, seen } = enforcing()
+        yield* model.pipe(Timeout.withTimeouts({ total: "2 seconds" })).generate(prompt)
+        assert.strictEqual(seen[0]?.schedule, ProviderCall.nativeSchedule)
+      }))
+
+    it.effect("a model that does not enforce them is timed by Timeout itself (nothing in context)", () =>
+      Effect.gen(function*() {
+        const { model, seen } = enforcing()
+        const plain = LanguageModel.make({
+          provider: model.provider,
+          model: model.model,
+          generate: model.generate,
+          stream: model.stream
+        })
+        yield* plain.pipe(Timeout.withTimeouts({ total: "2 seconds" })).generate(prompt)
+        assert.deepStrictEqual(seen, [undefined])
+      }))
+
+    it.effect("ProviderCall.deadlineOf: the earliest deadline of a wait, the call's own on a tie", () =>
+      Effect.sync(() => {
+        const deadlines: ProviderCall.Deadlines = {
+          end: 10_000,
+          onEnd: () => new LlmError.Timeout({ provider: "p", model: "m", phase: "total", after: Duration.seconds(10) }),
+          firstToken: 4000,
+          onFirstToken: () =>
+            new LlmError.Timeout({ provider: "p", model: "m", phase: "first-token", after: Duration.seconds(4) }),
+          idle: 1000,
+          onIdle: () => new LlmError.Timeout({ provider: "p", model: "m", phase: "idle", after: Duration.seconds(1) }),
+          connect: undefined,
+          firstEvent: undefined,
+          schedule: ProviderCall.nativeSchedule
+        }
+        const phase = (now: number, wait: ProviderCall.Wait) => {
+          const next = ProviderCall.deadlineOf(deadlines, now, wait)
+          return next && [next[0], next[1]().phase]
+        }
+        assert.deepStrictEqual(phase(0, "call"), [10_000, "total"])
+        assert.deepStrictEqual(phase(0, "first"), [4000, "first-token"])
+        assert.deepStrictEqual(phase(5000, "next"), [6000, "idle"])
+        assert.deepStrictEqual(phase(9000, "next"), [10_000, "total"])
+        assert.deepStrictEqual(phase(12_000, "first"), [4000, "first-token"])
+        assert.isUndefined(ProviderCall.deadlineOf({ ...deadlines, end: undefined, idle: undefined }, 0, "next"))
+      }))
   })
 })

@@ -37,7 +37,7 @@ import type { Completion } from "@effect-llm/core/Completion"
 import type { GenerateRequest } from "@effect-llm/core/GenerateRequest"
 import * as LanguageModel from "@effect-llm/core/LanguageModel"
 import type * as LlmError from "@effect-llm/core/LlmError"
-import { Call, connectTimeout } from "@effect-llm/core/ProviderCall"
+import { Call, deadlinesIn } from "@effect-llm/core/ProviderCall"
 import * as StreamEvent from "@effect-llm/core/StreamEvent"
 import * as Telemetry from "@effect-llm/core/Telemetry"
 import * as Timeout from "@effect-llm/core/Timeout"
@@ -192,24 +192,26 @@ const generateWith = (
   return Telemetry.traceGenerate(callInfo(client, options, model, request))(
     Effect.withFiberRuntime((fiber) => {
       const clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
-      const connect = fiber.getFiberRef(Timeout.currentConnectTimeout)
+      const deadlines = deadlinesIn(fiber.currentContext)
+      const connectRef = fiber.getFiberRef(Timeout.currentConnectTimeout)
       return Effect.async<Completion, LlmError.ProviderError>((resume) => {
-        const info: CallInfo = { provider: providerName, model, started: clock.unsafeCurrentTimeMillis() }
+        const now = clock.unsafeCurrentTimeMillis()
+        const info: CallInfo = { provider: providerName, model, started: now }
         const call = new Call()
+        const connect = call.start(deadlines, connectRef)
+        call.waitWithin(now, "call")
         const fail = (error: unknown, headers: Headers | undefined) => {
-          call.headersArrived()
+          call.settled()
           resume(
             Effect.fail(
-              call.timedOut
-                ? connectTimeout(providerName, model, connect!)
-                : fromUnknown(
+              call.timeout(providerName, model, connect) ??
+                fromUnknown(
                   error,
                   errorContext(client, providerName, model, headers, clock.unsafeCurrentTimeMillis())
                 )
             )
           )
         }
-        if (connect !== undefined) call.connectWithin(connect)
         let promise: ReturnType<Api<unknown>["create"]>
         try {
           promise = api.create(client.client, body, call.options(client.hooked))
@@ -219,7 +221,7 @@ const generateWith = (
         }
         promise.then(
           (result) => {
-            call.headersArrived()
+            call.settled()
             const headers = result.response.headers
             let outcome: Outcome
             try {
@@ -241,13 +243,16 @@ type Pull = Effect.Effect<Option.Option<readonly [Chunk.Chunk<StreamEvent.Stream
 
 const end: Pull = Effect.succeed(Option.none())
 
-/** One streamed call: opens the request on the first pull, then reads one text delta per pull. */
+/**
+ * One streamed call: opens the request on the first pull, then reads one text delta per pull. The
+ * deadlines of the call (`ProviderCall.CurrentDeadlines`) are armed on each pull's wait.
+ */
 class StreamCall {
   readonly state: StreamState<unknown>
   readonly call = new Call()
   info: CallInfo = undefined as unknown as CallInfo
   clock: Clock.Clock = undefined as unknown as Clock.Clock
-  /** The connect timeout of the call (`Timeout.currentConnectTimeout`, read on the first pull). */
+  /** The connect timeout in force (read on the first pull). */
   connect: Duration.Duration | undefined = undefined
   iterator: AsyncIterator<unknown> | undefined = undefined
   headers: Headers | undefined = undefined
@@ -256,7 +261,7 @@ class StreamCall {
   done = false
   /** The HTTP answer was read to its end. */
   complete = false
-  /** The next pull: the first one reads the clock and the connect timeout, and opens the request. */
+  /** The next pull: the first one reads the clock and the deadlines, and opens the request. */
   pull: Pull
   readonly read: Pull
 
@@ -269,15 +274,19 @@ class StreamCall {
   ) {
     this.state = api.state()
     this.read = Effect.async((resume) => {
-      if (this.done) resume(end)
-      else if (this.iterator === undefined) this.open(resume)
+      if (this.done) return resume(end)
+      this.call.waitWithin(this.clock.unsafeCurrentTimeMillis(), this.seenToken ? "next" : "first")
+      if (this.iterator === undefined) this.open(resume)
       else this.next(resume)
       return this.call.cancel
     })
     this.pull = Effect.withFiberRuntime((fiber) => {
       const clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
       this.clock = clock
-      this.connect = fiber.getFiberRef(Timeout.currentConnectTimeout)
+      this.connect = this.call.start(
+        deadlinesIn(fiber.currentContext),
+        fiber.getFiberRef(Timeout.currentConnectTimeout)
+      )
       this.info = { provider: providerName, model, started: clock.unsafeCurrentTimeMillis() }
       this.pull = this.read
       return this.read
@@ -285,7 +294,6 @@ class StreamCall {
   }
 
   open(resume: (effect: Pull) => void) {
-    if (this.connect !== undefined) this.call.connectWithin(this.connect)
     let promise: ReturnType<Api<unknown>["create"]>
     try {
       promise = this.api.create(this.client.client, this.body, this.call.options(this.client.hooked))
@@ -315,7 +323,10 @@ class StreamCall {
   }
 
   onResult(resume: (effect: Pull) => void, result: IteratorResult<unknown>) {
+    // the SDK ends its event iterator quietly when the request is aborted (a deadline passed)
+    if (this.call.aborted) return this.fail(resume, new Error("the request was aborted"))
     if (result.done === true) {
+      this.call.waitEnded()
       this.complete = true
       this.done = true
       let outcome: Outcome
@@ -334,16 +345,18 @@ class StreamCall {
       return this.fail(resume, error)
     }
     if (text === undefined || text === "") return this.next(resume)
+    this.call.waitEnded()
+    const chunk: Pull = Effect.succeed(Option.some([Chunk.of(StreamEvent.textDelta(text)), undefined] as const))
+    const firstEvent = this.seenToken ? undefined : this.call.deadlines?.firstEvent
     this.seenToken = true
-    resume(Effect.succeed(Option.some([Chunk.of(StreamEvent.textDelta(text)), undefined] as const)))
+    resume(firstEvent === undefined ? chunk : Effect.zipRight(firstEvent(this.clock.unsafeCurrentTimeMillis()), chunk))
   }
 
   fail(resume: (effect: Pull) => void, error: unknown) {
     this.done = true
-    this.call.headersArrived()
-    if (this.call.timedOut && this.iterator === undefined) {
-      return resume(Effect.fail(connectTimeout(this.providerName, this.model, this.connect!)))
-    }
+    this.call.settled()
+    const timeout = this.call.timeout(this.providerName, this.model, this.connect)
+    if (timeout !== undefined) return resume(Effect.fail(timeout))
     const underlying = fromUnknown(
       error,
       errorContext(this.client, this.providerName, this.model, this.headers, this.clock.unsafeCurrentTimeMillis())
@@ -391,7 +404,8 @@ export const fromClient = (
     provider: resolved.provider,
     model,
     generate: (request) => generateWith(client, model, resolved, api, request),
-    stream: (request) => streamWith(client, model, resolved, api, request)
+    stream: (request) => streamWith(client, model, resolved, api, request),
+    enforcesDeadlines: true
   })
 }
 
@@ -411,7 +425,8 @@ export const make = (model: string, options?: Options): LanguageModel.With<LlmEr
     generate: (request) =>
       Effect.flatMap(OpenAiClient, (client) => generateWith(client, model, resolved, api, request)),
     stream: (request) =>
-      Stream.unwrap(Effect.map(OpenAiClient, (client) => streamWith(client, model, resolved, api, request)))
+      Stream.unwrap(Effect.map(OpenAiClient, (client) => streamWith(client, model, resolved, api, request))),
+    enforcesDeadlines: true
   })
 }
 

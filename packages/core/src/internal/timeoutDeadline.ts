@@ -4,9 +4,26 @@ import * as Effect from "effect/Effect"
 import type * as Fiber from "effect/Fiber"
 import type * as FiberRef from "effect/FiberRef"
 import * as Runtime from "effect/Runtime"
+import { nativeSchedule } from "../ProviderCall.js"
 
 /** The constructor of Effect's live clock: with it, deadlines use one native timer. */
 const LiveClock = (Clock.make() as object).constructor
+
+/**
+ * Runs `f` after `millis` on `clock`, returning its cancel: a native timer with the live clock;
+ * with any other clock (`TestClock`), `clock.sleep` in a fiber of `runtime`, so tests drive it.
+ */
+export const scheduleOn = (
+  clock: Clock.Clock,
+  runtime: () => Runtime.Runtime<never>
+): (millis: number, f: () => void) => () => void =>
+  (clock as object).constructor === LiveClock ? nativeSchedule : (millis, f) => {
+    const timer: Fiber.RuntimeFiber<void> = Runtime.runFork(runtime())(clock.sleep(Duration.millis(millis)))
+    timer.addObserver((exit) => {
+      if (exit._tag === "Success") f()
+    })
+    return () => timer.unsafeInterruptAsFork(timer.id())
+  }
 
 /**
  * Runs `self` with a deadline: when `millis` pass first, `self` is interrupted (which aborts a
@@ -30,23 +47,12 @@ export const withDeadline = <A, E, R, E2>(
         const runtime = local === undefined ? current : Runtime.setFiberRef(current, local[0], local[1])
         const fiber = Runtime.runFork(runtime)(self)
         let done = false
-        let cancelTimer: () => void
-        const onTimer = () => {
+        const cancelTimer = scheduleOn(clock, () => runtime as Runtime.Runtime<never>)(millis, () => {
           if (done) return
           done = true
           fiber.unsafeInterruptAsFork(fiber.id())
           resume(Effect.fail(onTimeout()))
-        }
-        if ((clock as object).constructor === LiveClock) {
-          const handle = setTimeout(onTimer, Math.max(0, millis))
-          cancelTimer = () => clearTimeout(handle)
-        } else {
-          const timer: Fiber.RuntimeFiber<void> = Runtime.runFork(runtime)(clock.sleep(Duration.millis(millis)))
-          timer.addObserver((exit) => {
-            if (exit._tag === "Success") onTimer()
-          })
-          cancelTimer = () => timer.unsafeInterruptAsFork(timer.id())
-        }
+        })
         fiber.addObserver((exit) => {
           cancelTimer()
           if (done) return

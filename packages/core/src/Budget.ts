@@ -532,13 +532,18 @@ const makeEnforcer = (options: Options) => {
 const format = (amount: number, unit: "tokens" | "usd") =>
   unit === "usd" ? `$${amount.toFixed(4)}` : `${Math.round(amount)} tokens`
 
-const apply = <E, R>(self: LanguageModel.With<E, R>, options: Options) => {
+const apply = <E, R, RC>(
+  self: LanguageModel.With<E, R>,
+  options: Options,
+  /** The services: from the context (`enforce`), or the ones the layer was built with. */
+  contextOf: Effect.Effect<Context.Context<Requirements>, never, RC>
+) => {
   const enforcer = makeEnforcer(options)
   return LanguageModel.transform(self, {
     keepsDeadlines: true,
     generate: (generate) => (request) => {
       if (!enforcer.isActive(request)) return generate(request)
-      return Effect.flatMap(Effect.context<Requirements>(), (context) =>
+      return Effect.flatMap(contextOf, (context) =>
         Effect.acquireUseRelease(
           enforcer.reserve(context, self.provider, self.model, request),
           (plan) => generate(plan.request),
@@ -552,7 +557,7 @@ const apply = <E, R>(self: LanguageModel.With<E, R>, options: Options) => {
       if (!enforcer.isActive(request)) return stream(request)
       return Stream.unwrapScoped(
         Effect.gen(function*() {
-          const context = yield* Effect.context<Requirements>()
+          const context = yield* contextOf
           const seen: { finish: Completion | undefined; text: string } = { finish: undefined, text: "" }
           const plan = yield* Effect.acquireRelease(
             enforcer.reserve(context, self.provider, self.model, request),
@@ -594,7 +599,10 @@ const apply = <E, R>(self: LanguageModel.With<E, R>, options: Options) => {
 export const enforce: {
   (options: Options): <E, R>(self: LanguageModel.With<E, R>) => LanguageModel.With<E | BudgetExceeded, R | Requirements>
   <E, R>(self: LanguageModel.With<E, R>, options: Options): LanguageModel.With<E | BudgetExceeded, R | Requirements>
-} = dual(2, <E, R>(self: LanguageModel.With<E, R>, options: Options) => apply(self, options))
+} = dual(
+  2,
+  <E, R>(self: LanguageModel.With<E, R>, options: Options) => apply(self, options, Effect.context<Requirements>())
+)
 
 /**
  * `enforce` for code that works through the `LanguageModel` tag: wraps the model below it.
@@ -608,9 +616,10 @@ export const layer = (
   Layer.effect(
     LanguageModel.LanguageModel,
     Effect.gen(function*() {
+      // the services are taken once, here: calls do not look them up
       const context = yield* Effect.context<Requirements>()
       const model = yield* LanguageModel.LanguageModel
-      return LanguageModel.provideContext(enforce(model, options), context)
+      return apply(model, options, Effect.succeed(context)) as LanguageModel.Service
     })
   )
 

@@ -63,6 +63,7 @@ import * as CallEvent from "./CallEvent.js"
 import type { CacheStatus, Completion } from "./Completion.js"
 import type { GenerateRequest } from "./GenerateRequest.js"
 import * as flight from "./internal/cacheFlight.js"
+import * as internalStream from "./internal/stream.js"
 import * as LanguageModel from "./LanguageModel.js"
 import * as StreamEvent from "./StreamEvent.js"
 
@@ -350,7 +351,7 @@ const apply = <E, R, RS>(
       const run = runStream(stream)
       return (request) => {
         if (!applies(request)) {
-          return Stream.unwrap(Effect.as(
+          return internalStream.unwrap(Effect.as(
             report(request, "bypass"),
             Stream.map(
               stream(request),

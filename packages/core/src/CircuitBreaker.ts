@@ -38,6 +38,7 @@ import * as Stream from "effect/Stream"
 import * as BreakerStore from "./BreakerStore.js"
 import * as CallEvent from "./CallEvent.js"
 import * as internal from "./internal/resilienceTrail.js"
+import * as internalStream from "./internal/stream.js"
 import * as LanguageModel from "./LanguageModel.js"
 import * as LlmError from "./LlmError.js"
 
@@ -182,7 +183,7 @@ export const withStore = <E, R, RS>(
     },
     stream: (stream) => (request) => {
       const model = request.model ?? self.model
-      return Stream.unwrap(
+      return internalStream.unwrap(
         guard(
           model,
           (store, k, probe) => Effect.succeed(Stream.ensuringWith(stream(request), record(store, k, model, probe)))

@@ -27,6 +27,7 @@ import * as CallEvent from "./CallEvent.js"
 import { type Completion, emptyUsage } from "./Completion.js"
 import { contentText, type GenerateRequest } from "./GenerateRequest.js"
 import * as internal from "./internal/resilienceTrail.js"
+import * as internalStream from "./internal/stream.js"
 import * as LanguageModel from "./LanguageModel.js"
 import type { ContentFiltered } from "./LlmError.js"
 import * as StreamEvent from "./StreamEvent.js"
@@ -148,7 +149,7 @@ export const handle: {
             }),
             Stream.catchAll((error): Stream.Stream<StreamEvent.StreamEvent, Exclude<E, ContentFiltered>, R2> => {
               if (!isFiltered(error)) return Stream.fail(error as Exclude<E, ContentFiltered>)
-              return Stream.unwrap(Effect.map(recover(error, request), (completion) =>
+              return internalStream.unwrap(Effect.map(recover(error, request), (completion) =>
                 emitted || completion.text === ""
                   ? Stream.make(StreamEvent.finish(completion))
                   : Stream.make(StreamEvent.textDelta(completion.text), StreamEvent.finish(completion))))

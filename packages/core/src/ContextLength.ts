@@ -36,6 +36,7 @@ import * as CallEvent from "./CallEvent.js"
 import { addUsage, type Completion } from "./Completion.js"
 import { contentText, type GenerateRequest, type Message } from "./GenerateRequest.js"
 import * as internal from "./internal/resilienceTrail.js"
+import * as internalStream from "./internal/stream.js"
 import * as LanguageModel from "./LanguageModel.js"
 import { type ContextLengthExceeded, InvalidRequest, type LlmError } from "./LlmError.js"
 import * as ModelCatalog from "./ModelCatalog.js"
@@ -421,13 +422,13 @@ export const handle: {
             case "Send":
               return residualStream(stream(p.request)) as Stream.Stream<StreamEvent.StreamEvent, Out, R>
             case "Larger":
-              return Stream.unwrap(
+              return internalStream.unwrap(
                 Effect.map(toLarger(request, target), (r) => residualStream(larger!.stream(r)))
               ) as Stream.Stream<StreamEvent.StreamEvent, Out, R2>
             case "Parts": {
               if (strategy._tag !== "Chunk") return Stream.die("unreachable")
               // the parts are generated; the reduce step is streamed
-              return Stream.unwrap(Effect.map(
+              return internalStream.unwrap(Effect.map(
                 Effect.forEach(p.requests, (r) => residual(target)(self.generate(r)), {
                   concurrency: strategy.concurrency
                 }),
@@ -441,8 +442,10 @@ export const handle: {
             }
           }
         }
-        return Stream.unwrap(Effect.map(preflight(request, target), ({ counted, fits, limit }) => {
-          if (!fits) return Stream.unwrap(Effect.map(rescue(request, target, limit!, counted, undefined), runPlan))
+        return internalStream.unwrap(Effect.map(preflight(request, target), ({ counted, fits, limit }) => {
+          if (!fits) {
+            return internalStream.unwrap(Effect.map(rescue(request, target, limit!, counted, undefined), runPlan))
+          }
           let emitted = false
           return stream(request).pipe(
             Stream.mapChunks((c) => {
@@ -451,7 +454,7 @@ export const handle: {
             }),
             Stream.catchAll((e): Stream.Stream<StreamEvent.StreamEvent, Out, R | R2> => {
               if (emitted || !isContextLength(e)) return Stream.fail(e as Out)
-              return Stream.unwrap(Effect.flatMap(
+              return internalStream.unwrap(Effect.flatMap(
                 counted === 0 ? count(request.messages, target) : Effect.succeed(counted),
                 (c) => Effect.map(rescue(request, target, limit ?? e.limit ?? c, c, e), runPlan)
               ))

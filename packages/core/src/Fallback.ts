@@ -35,6 +35,7 @@ import * as CallEvent from "./CallEvent.js"
 import type { Completion } from "./Completion.js"
 import type { GenerateRequest } from "./GenerateRequest.js"
 import * as internal from "./internal/resilienceTrail.js"
+import * as internalStream from "./internal/stream.js"
 import * as LanguageModel from "./LanguageModel.js"
 import * as LlmError from "./LlmError.js"
 import type { StreamEvent } from "./StreamEvent.js"
@@ -124,7 +125,7 @@ export const to: {
             Stream.catchAll((error): Stream.Stream<StreamEvent, E | E2, R2> => {
               if (emitted || !movesOn(error)) return Stream.fail(error)
               const trail = trailFor(request, error)
-              return Stream.unwrap(Effect.as(
+              return internalStream.unwrap(Effect.as(
                 switchTo(request, error),
                 other.stream(forOther(request)).pipe(
                   Stream.map(internal.prependTrailEvent(trail)),

@@ -232,7 +232,7 @@ export const generate = (request: GenerateRequest): Effect.Effect<Completion, Ll
  * @category accessors
  */
 export const stream = (request: GenerateRequest): Stream.Stream<StreamEvent, LlmError, LanguageModel> =>
-  Stream.unwrap(Effect.map(LanguageModel, (model) => model.stream(request)))
+  internalStream.unwrap(Effect.map(LanguageModel, (model) => model.stream(request)))
 
 /**
  * Options of `generateObject`: the request plus the schema of the answer.

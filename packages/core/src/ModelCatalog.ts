@@ -34,6 +34,7 @@ import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import type { Completion, Usage } from "./Completion.js"
+import * as internalStream from "./internal/stream.js"
 import * as LanguageModel from "./LanguageModel.js"
 import type { StreamEvent } from "./StreamEvent.js"
 
@@ -446,20 +447,22 @@ const unpriced = (completion: Completion, onUnknown: OnUnknown): Effect.Effect<C
   )
 }
 
-const applyCost = <E, R>(
+const applyCost = <E, R, RC>(
   self: LanguageModel.With<E, R>,
-  onUnknown: OnUnknown
-): LanguageModel.With<E | UnknownModel, R | ModelCatalog> =>
+  onUnknown: OnUnknown,
+  /** The catalog: from the context (`withCost`), or the one the layer was built with. */
+  catalogOf: Effect.Effect<Service, never, RC>
+): LanguageModel.With<E | UnknownModel, R | RC> =>
   LanguageModel.transform(self, {
     keepsDeadlines: true,
     generate: (generate) => (request) =>
       Effect.flatMap(generate(request), (completion) =>
-        Effect.flatMap(ModelCatalog, (catalog) => {
+        Effect.flatMap(catalogOf, (catalog) => {
           const priced = priceWith(catalog, completion)
           return priced === undefined ? unpriced(completion, onUnknown) : Effect.succeed(priced)
         })),
     stream: (stream) => (request) =>
-      Stream.unwrap(Effect.map(ModelCatalog, (catalog) =>
+      internalStream.unwrap(Effect.map(catalogOf, (catalog) =>
         Stream.mapEffect(stream(request), (event): Effect.Effect<StreamEvent, UnknownModel> => {
           if (event._tag !== "Finish") {
             return Effect.succeed(event)
@@ -491,7 +494,8 @@ export const withCost: {
   <E, R>(self: LanguageModel.With<E, R>, options?: CostOptions<"omit">): LanguageModel.With<E, R | ModelCatalog>
 } = dual(
   (args) => LanguageModel.isLanguageModel(args[0]),
-  <E, R>(self: LanguageModel.With<E, R>, options?: CostOptions) => applyCost(self, options?.onUnknown ?? "omit")
+  <E, R>(self: LanguageModel.With<E, R>, options?: CostOptions) =>
+    applyCost(self, options?.onUnknown ?? "omit", ModelCatalog)
 )
 
 /**
@@ -507,6 +511,7 @@ export const layerCost: Layer.Layer<LanguageModel.LanguageModel, never, Language
     Effect.gen(function*() {
       const catalog = yield* ModelCatalog
       const model = yield* LanguageModel.LanguageModel
-      return LanguageModel.provideContext(withCost(model), Context.make(ModelCatalog, catalog))
+      // unknown models are left unpriced ("omit"): no `UnknownModel`
+      return applyCost(model, "omit", Effect.succeed(catalog)) as LanguageModel.Service
     })
   )

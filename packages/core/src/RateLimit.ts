@@ -47,6 +47,7 @@ import { sleepWithin as sleepUntilDeadline } from "./Timeout.js"
 // A wait that ends at the call's deadline when a `Timeout` above delegates it; its `Timeout` failure
 // then belongs to that policy's error type, not to this one's.
 const sleepWithin = (millis: number): Effect.Effect<void> => sleepUntilDeadline(millis) as Effect.Effect<void>
+import * as internalStream from "./internal/stream.js"
 import { RateLimited } from "./LlmError.js"
 
 /**
@@ -275,7 +276,7 @@ export const withLimits: {
           )
         }),
       stream: (stream) => (request) =>
-        Stream.unwrap(Effect.clockWith((clock) => {
+        internalStream.unwrap(Effect.clockWith((clock) => {
           const model = request.model ?? self.model
           const limiter = limiterOf(model, clock.unsafeCurrentTimeMillis())
           const cost = estimate(request)

@@ -80,19 +80,13 @@ export type Errors<E, Fallbacks extends ReadonlyArray<LanguageModel.With<any, an
 const storeInContextOr = (store: BreakerStore.Service): Effect.Effect<BreakerStore.Service> =>
   Effect.map(Effect.serviceOption(BreakerStore.BreakerStore), Option.getOrElse(() => store))
 
-/**
- * The standard stack around a model (see the module's documentation for the order and defaults).
- *
- * @since 0.1.0
- * @category combinators
- */
-export const standard = <const Fallbacks extends ReadonlyArray<LanguageModel.With<any, any>> = []>(
-  options?: Options<Fallbacks>
+const build = <const Fallbacks extends ReadonlyArray<LanguageModel.With<any, any>>>(
+  options: Options<Fallbacks> | undefined,
+  breakerStore: Effect.Effect<BreakerStore.Service>
 ) =>
 <E, R>(
   self: LanguageModel.With<E, R>
 ): LanguageModel.With<Errors<E, Fallbacks>, R | LanguageModel.Requirements<Fallbacks[number]>> => {
-  const store = BreakerStore.makeMemory()
   const timeouts = options?.timeout === false ? undefined : options?.timeout ?? Timeout.standard
   // `total` and the `connect` hook (a fiber ref, inherited by every attempt) once around the call;
   // the rest per attempt
@@ -100,7 +94,7 @@ export const standard = <const Fallbacks extends ReadonlyArray<LanguageModel.Wit
   const stack = (model: LanguageModel.With<any, any>): LanguageModel.With<any, any> => {
     let out = model
     if (options?.rateLimit !== false) out = RateLimit.withLimits(out, options?.rateLimit)
-    if (options?.breaker !== false) out = CircuitBreaker.withStore(out, storeInContextOr(store), options?.breaker)
+    if (options?.breaker !== false) out = CircuitBreaker.withStore(out, breakerStore, options?.breaker)
     if (timeouts !== undefined && Object.keys(perAttempt).length > 0) out = Timeout.withTimeouts(out, perAttempt)
     if (options?.retry !== false) out = Retry.withPolicy(out, options?.retry ?? Retry.standard)
     return out
@@ -117,6 +111,20 @@ export const standard = <const Fallbacks extends ReadonlyArray<LanguageModel.Wit
   }
   return out
 }
+
+/**
+ * The standard stack around a model (see the module's documentation for the order and defaults).
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const standard = <const Fallbacks extends ReadonlyArray<LanguageModel.With<any, any>> = []>(
+  options?: Options<Fallbacks>
+) =>
+<E, R>(
+  self: LanguageModel.With<E, R>
+): LanguageModel.With<Errors<E, Fallbacks>, R | LanguageModel.Requirements<Fallbacks[number]>> =>
+  build(options, storeInContextOr(BreakerStore.makeMemory()))(self)
 
 /**
  * The standard stack as a layer around the `LanguageModel` below it.
@@ -137,7 +145,12 @@ export const layer = <
     LanguageModel.LanguageModel,
     Effect.gen(function*() {
       const model = yield* LanguageModel.LanguageModel
+      // the breaker's store is taken once, here: calls do not look it up
+      const store = Option.getOrElse(yield* Effect.serviceOption(BreakerStore.BreakerStore), BreakerStore.makeMemory)
+      const built = build(options, Effect.succeed(store))(model)
+      if ((options?.fallback ?? []).length === 0) return built as LanguageModel.Service
+      // the fallbacks' requirements, from the layer's context
       const context = yield* Effect.context<LanguageModel.Requirements<Fallbacks[number]>>()
-      return LanguageModel.provideContext(standard(options)(model), context) as LanguageModel.Service
+      return LanguageModel.provideContext(built, context) as LanguageModel.Service
     })
   )

@@ -47,6 +47,7 @@ import { sleepWithin as sleepUntilDeadline } from "./Timeout.js"
 // A wait that ends at the call's deadline when a `Timeout` above delegates it; its `Timeout` failure
 // then belongs to that policy's error type, not to this one's.
 const sleepWithin = (millis: number): Effect.Effect<void> => sleepUntilDeadline(millis) as Effect.Effect<void>
+import * as internalStream from "./internal/stream.js"
 import type { StreamEvent } from "./StreamEvent.js"
 
 /**
@@ -383,7 +384,7 @@ export const withPolicy: {
           return attempt(first)
         }),
       stream: (stream) => (request) =>
-        Stream.unwrap(Effect.clockWith((clock) => {
+        internalStream.unwrap(Effect.clockWith((clock) => {
           const model = targetModel(self, request)
           const first = clock.unsafeCurrentTimeMillis()
           policy.budget?.recordCall(provider, first)
@@ -401,12 +402,12 @@ export const withPolicy: {
               Stream.catchAll((error) => {
                 if (emitted) return Stream.fail(error)
                 run ??= new Run(policy.schedule.initial)
-                return Stream.unwrap(Effect.map(
+                return internalStream.unwrap(Effect.map(
                   decide(policy, run, provider, model, error, started, clock),
                   (delay) =>
                     delay === undefined
                       ? Stream.fail(error)
-                      : Stream.unwrap(
+                      : internalStream.unwrap(
                         Effect.as(
                           Effect.zipRight(
                             sleepWithin(delay),

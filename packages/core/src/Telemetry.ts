@@ -44,6 +44,7 @@ import * as Tracer from "effect/Tracer"
 import * as CallEvent from "./CallEvent.js"
 import type { Completion } from "./Completion.js"
 import type { GenerateRequest } from "./GenerateRequest.js"
+import * as internalStream from "./internal/stream.js"
 import * as internal from "./internal/telemetry.js"
 import * as LanguageModel from "./LanguageModel.js"
 
@@ -368,7 +369,7 @@ const streamSpan = <A extends { readonly _tag: string }, E, R>(
   info: CallInfo,
   role: "attempt" | "call"
 ): Stream.Stream<A, E, R> =>
-  Stream.unwrap(
+  internalStream.unwrap(
     Effect.withFiberRuntime<Stream.Stream<A, E, R>>((fiber) => {
       const recorder = startRecorder(
         fiber,

@@ -39,6 +39,7 @@ import * as CallEvent from "./CallEvent.js"
 import type { Completion } from "./Completion.js"
 import type { GenerateRequest } from "./GenerateRequest.js"
 import { contentText } from "./GenerateRequest.js"
+import * as internalStream from "./internal/stream.js"
 import * as LanguageModel from "./LanguageModel.js"
 import { InvalidRequest } from "./LlmError.js"
 import * as ModelCatalog from "./ModelCatalog.js"
@@ -263,7 +264,7 @@ export const cascade = <ES, RS, EL, RL>(
       Stream.concat(Stream.execute(event(largeName, large, reason)), tagStream(large.stream(request), largeName))
     if (acceptOf !== undefined) {
       // buffer the small answer so it can be checked before anything is emitted
-      return Stream.unwrap(
+      return internalStream.unwrap(
         Effect.zipRight(
           event(smallName, small, "cascade"),
           Effect.matchEffect(Stream.runCollect(small.stream(request)), {
@@ -288,7 +289,7 @@ export const cascade = <ES, RS, EL, RL>(
       )
     }
     // no check: stream the small answer; escalate only if it fails before its first event
-    return Stream.unwrap(Effect.map(event(smallName, small, "cascade"), () => {
+    return internalStream.unwrap(Effect.map(event(smallName, small, "cascade"), () => {
       let started = false
       return tagStream(small.stream(request), smallName).pipe(
         Stream.tap(() => Effect.sync(() => void (started = true))),

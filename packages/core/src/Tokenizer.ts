@@ -98,11 +98,15 @@ type Encoder = (text: string) => number
 let encoderPromise: Promise<Encoder> | undefined
 let encoder: Encoder | undefined
 
-/** Counts of recent long texts (system prompts and shared context repeat across calls). */
+/**
+ * Counts of recent texts (prompts, system prompts and shared context repeat across calls; a lookup
+ * is far cheaper than the byte-pair encoding even for a short text). Bounded by entries and by the
+ * characters it holds; the oldest go first.
+ */
 const textCache = new Map<string, number>()
-const cacheMinChars = 256
 const cacheMaxEntries = 1_024
-
+const cacheMaxChars = 4_000_000
+let cachedChars = 0
 const loadEncoder = (): Promise<Encoder> =>
   encoderPromise ??= import("gpt-tokenizer/encoding/o200k_base").then((module) => {
     const options = { disallowedSpecial: new Set<string>() }
@@ -113,12 +117,17 @@ const loadEncoder = (): Promise<Encoder> =>
       if (text.length === 0) return 0
       const role = roles.get(text)
       if (role !== undefined) return role
-      if (text.length < cacheMinChars) return module.countTokens(text, options)
       const cached = textCache.get(text)
       if (cached !== undefined) return cached
       const n = module.countTokens(text, options)
-      if (textCache.size >= cacheMaxEntries) textCache.delete(textCache.keys().next().value!)
+      if (text.length > cacheMaxChars / 4) return n
+      while (textCache.size >= cacheMaxEntries || cachedChars + text.length > cacheMaxChars) {
+        const oldest = textCache.keys().next().value!
+        textCache.delete(oldest)
+        cachedChars -= oldest.length
+      }
       textCache.set(text, n)
+      cachedChars += text.length
       return n
     }
     encoder = count

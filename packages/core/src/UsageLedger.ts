@@ -46,6 +46,7 @@ import * as Stream from "effect/Stream"
 import type { CacheStatus, Completion, Usage } from "./Completion.js"
 import { emptyUsage } from "./Completion.js"
 import type { GenerateRequest } from "./GenerateRequest.js"
+import * as internalStream from "./internal/stream.js"
 import * as LanguageModel from "./LanguageModel.js"
 import * as ModelCatalog from "./ModelCatalog.js"
 
@@ -361,7 +362,20 @@ const outcomeOf = <E>(exit: Exit.Exit<unknown, E>): string => {
   return Cause.isInterruptedOnly(exit.cause) ? "interrupted" : "defect"
 }
 
-const apply = <E, R>(self: LanguageModel.With<E, R>, options: TrackOptions | undefined) => {
+type Services = readonly [ledger: Service, catalog: Option.Option<ModelCatalog.Service>]
+
+/** The ledger and the catalog (if any) in context, looked up per call (`track`). */
+const servicesInContext: Effect.Effect<Services, never, UsageLedger> = Effect.zip(
+  UsageLedger,
+  Effect.serviceOption(ModelCatalog.ModelCatalog)
+)
+
+const apply = <E, R, RS>(
+  self: LanguageModel.With<E, R>,
+  options: TrackOptions | undefined,
+  /** From the context (`track`), or the ones the layer was built with. */
+  servicesOf: Effect.Effect<Services, never, RS>
+): LanguageModel.With<E, R | RS> => {
   const withMetrics = options?.metrics ?? true
   const baseline = options?.savingsBaseline
 
@@ -432,25 +446,23 @@ const apply = <E, R>(self: LanguageModel.With<E, R>, options: TrackOptions | und
     keepsDeadlines: true,
     generate: (generate) => (request) =>
       Effect.flatMap(
-        UsageLedger,
-        (ledger) =>
-          Effect.flatMap(Effect.serviceOption(ModelCatalog.ModelCatalog), (catalog) =>
-            Effect.flatMap(Clock.currentTimeMillis, (started) =>
-              Effect.onExit(generate(request), (exit) =>
-                write(
-                  ledger,
-                  catalog,
-                  request,
-                  Exit.isSuccess(exit) ? exit.value : undefined,
-                  outcomeOf(exit),
-                  started
-                ))))
+        servicesOf,
+        ([ledger, catalog]) =>
+          Effect.flatMap(Clock.currentTimeMillis, (started) =>
+            Effect.onExit(generate(request), (exit) =>
+              write(
+                ledger,
+                catalog,
+                request,
+                Exit.isSuccess(exit) ? exit.value : undefined,
+                outcomeOf(exit),
+                started
+              )))
       ),
     stream: (stream) => (request) =>
-      Stream.unwrap(
+      internalStream.unwrap(
         Effect.gen(function*() {
-          const ledger = yield* UsageLedger
-          const catalog = yield* Effect.serviceOption(ModelCatalog.ModelCatalog)
+          const [ledger, catalog] = yield* servicesOf
           const started = yield* Clock.currentTimeMillis
           let finish: Completion | undefined
           return stream(request).pipe(
@@ -490,7 +502,7 @@ export const track: {
   <E, R>(self: LanguageModel.With<E, R>, options?: TrackOptions): LanguageModel.With<E, R | UsageLedger>
 } = dual(
   (args) => LanguageModel.isLanguageModel(args[0]),
-  <E, R>(self: LanguageModel.With<E, R>, options?: TrackOptions) => apply(self, options)
+  <E, R>(self: LanguageModel.With<E, R>, options?: TrackOptions) => apply(self, options, servicesInContext)
 )
 
 /**
@@ -509,9 +521,7 @@ export const layer = (
       const ledger = yield* UsageLedger
       const catalog = yield* Effect.serviceOption(ModelCatalog.ModelCatalog)
       const model = yield* LanguageModel.LanguageModel
-      const context = Option.isSome(catalog)
-        ? Context.add(Context.make(UsageLedger, ledger), ModelCatalog.ModelCatalog, catalog.value)
-        : Context.make(UsageLedger, ledger)
-      return LanguageModel.provideContext(track(model, options), context)
+      // taken once, here: calls do not look them up
+      return apply(model, options, Effect.succeed([ledger, catalog] as const))
     })
   )

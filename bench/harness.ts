@@ -14,7 +14,16 @@ export interface Result {
   readonly pass: boolean
 }
 
-export const root = path.resolve(import.meta.dirname, "..")
+/** The workspace root (the benchmark runs from bench/ or, built, from bench/build/). */
+export const root = ((): string => {
+  let dir = import.meta.dirname
+  while (!fs.existsSync(path.join(dir, "pnpm-workspace.yaml"))) {
+    const parent = path.dirname(dir)
+    if (parent === dir) throw new Error("bench: the workspace root (pnpm-workspace.yaml) was not found")
+    dir = parent
+  }
+  return dir
+})()
 
 export interface EmulatorProcess {
   readonly url: string

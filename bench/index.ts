@@ -44,6 +44,8 @@ interface Provider {
   readonly raw: (emulator: EmulatorProcess) => {
     readonly generate: () => Promise<unknown>
     readonly stream: () => Promise<unknown>
+    /** The SDK's event stream of one call, to read. */
+    readonly events: () => Promise<AsyncIterable<unknown>>
   }
   readonly layer: (emulator: EmulatorProcess) => Layer.Layer<LanguageModel.LanguageModel, unknown>
 }
@@ -54,12 +56,13 @@ const providers: ReadonlyArray<Provider> = [
     raw: (emulator) => {
       const client = new OpenAI({ apiKey: "bench-key", baseURL: `${emulator.url}/v1`, maxRetries: 0 })
       const body = { model: "gpt-5-mini", input: [{ role: "user" as const, content: prompt }], max_output_tokens: 64 }
+      const events = () => client.responses.create({ ...body, stream: true })
       return {
         generate: () => client.responses.create(body),
         stream: async () => {
-          const events = await client.responses.create({ ...body, stream: true })
-          for await (const _ of events) { /* drain */ }
-        }
+          for await (const _ of await events()) { /* drain */ }
+        },
+        events
       }
     },
     layer: (emulator) =>
@@ -72,12 +75,13 @@ const providers: ReadonlyArray<Provider> = [
     raw: (emulator) => {
       const client = new Anthropic({ apiKey: "bench-key", baseURL: emulator.url, maxRetries: 0 })
       const body = { model: "claude-haiku-4-5", messages: [{ role: "user" as const, content: prompt }], max_tokens: 64 }
+      const events = () => client.messages.create({ ...body, stream: true })
       return {
         generate: () => client.messages.create(body),
         stream: async () => {
-          const events = await client.messages.create({ ...body, stream: true })
-          for await (const _ of events) { /* drain */ }
-        }
+          for await (const _ of await events()) { /* drain */ }
+        },
+        events
       }
     },
     layer: (emulator) =>
@@ -254,6 +258,18 @@ const main = async () => {
         raw.generate,
         baseRuntime as unknown as ManagedRuntime.ManagedRuntime<never, never>,
         Effect.promise(raw.generate),
+        undefined
+      )
+      // the floor of any Effect stream: the raw SDK's event stream read through `Stream.fromAsyncIterable`
+      // and `Stream.runDrain`, nothing else (a `Stream` run has a fixed cost of its own)
+      progress(`${provider.name} stream — Effect Stream floor`)
+      await latencyAndThroughput(
+        `${provider.name} stream Stream.fromAsyncIterable(raw SDK) reference`,
+        raw.stream,
+        baseRuntime as unknown as ManagedRuntime.ManagedRuntime<never, never>,
+        Stream.runDrain(
+          Stream.unwrap(Effect.map(Effect.promise(raw.events), (events) => Stream.fromAsyncIterable(events, String)))
+        ),
         undefined
       )
       for (const stack of stacksToRun) {

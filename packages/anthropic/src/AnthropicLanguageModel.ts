@@ -110,17 +110,19 @@ const errorContext = (
 })
 
 /** A refusal (`stop_reason: "refusal"`) is a `ContentFiltered` failure, not an answer. */
+/** The `ContentFiltered` of a completion the provider stopped for its content, if it did. */
+const filteredOf = (completion: Mutable<Completion>): LlmError.ContentFiltered | undefined =>
+  completion.finishReason !== "content-filter" ? undefined : new LlmError.ContentFiltered({
+    provider: completion.provider,
+    model: completion.model,
+    ...(completion.requestId !== undefined ? { requestId: completion.requestId } : {}),
+    stage: "output",
+    ...(completion.text !== "" ? { refusal: completion.text } : {})
+  })
+
 const settle = (completion: Mutable<Completion>): Effect.Effect<Completion, LlmError.ProviderError> => {
-  if (completion.finishReason !== "content-filter") return Effect.succeed(completion)
-  return Effect.fail(
-    new LlmError.ContentFiltered({
-      provider: completion.provider,
-      model: completion.model,
-      ...(completion.requestId !== undefined ? { requestId: completion.requestId } : {}),
-      stage: "output",
-      ...(completion.text !== "" ? { refusal: completion.text } : {})
-    })
-  )
+  const filtered = filteredOf(completion)
+  return filtered === undefined ? Effect.succeed(completion) : Effect.fail(filtered)
 }
 
 const callInfo = (client: ClientService, model: string, request: GenerateRequest): Telemetry.CallInfo => ({
@@ -165,70 +167,78 @@ const generateWith = (
   const model = request.model ?? defaultModel
   const params = toParams(model, options, request)
   const useStream = params.max_tokens > streamingThreshold
-  return Telemetry.traceGenerate(callInfo(client, model, request))(
-    Effect.withFiberRuntime((fiber) => {
-      const clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
-      const deadlines = deadlinesIn(fiber.currentContext)
-      const connectRef = fiber.getFiberRef(Timeout.currentConnectTimeout)
-      return Effect.async<Completion, LlmError.ProviderError>((resume) => {
-        const now = clock.unsafeCurrentTimeMillis()
-        const info: CallInfo = { provider, model, started: now }
-        const call = new Call()
-        const connect = call.start(deadlines, connectRef)
-        call.waitWithin(now, "call")
-        const fail = (error: unknown, headers: Headers | undefined) => {
-          call.settled()
-          resume(
-            Effect.fail(
-              call.timeout(provider, model, connect) ??
-                fromUnknown(error, errorContext(client, model, headers, clock.unsafeCurrentTimeMillis()))
-            )
-          )
-        }
-        if (useStream) {
-          const state = new StreamState()
-          const holder: { headers: Headers | undefined } = { headers: undefined }
-          collectStream(client, params, call, state, holder).then(
-            (headers) => {
-              call.settled()
-              resume(settle(state.completion(info, headers, clock.unsafeCurrentTimeMillis())))
-            },
-            (error) => fail(error, holder.headers)
-          )
-          return call.cancel
-        }
-        try {
-          // `asResponse` (not `withResponse`): the headers arrive first, so a body that breaks off
-          // still fails with its request id, and the body is read without the SDK's second promise
-          client.client.messages.create(params, call.options(client.hooked)).asResponse().then(
-            (response) => {
-              call.headersArrived()
-              const headers = response.headers
-              response.json().then(
-                (data: unknown) => {
-                  call.settled()
-                  const now = clock.unsafeCurrentTimeMillis()
-                  let completion: MutableCompletion
-                  try {
-                    completion = fromMessage(info, data, headers, now)
-                  } catch (error) {
-                    resume(Effect.fail(fromUnknown(error, errorContext(client, model, headers, now))))
-                    return
-                  }
-                  resume(settle(completion))
-                },
-                (error) => fail(error, headers)
-              )
-            },
-            (error) => fail(error, undefined)
-          )
-        } catch (error) {
-          fail(error, undefined)
-        }
+  const traced = callInfo(client, model, request)
+  return Effect.withFiberRuntime((fiber) => {
+    const clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
+    const deadlines = deadlinesIn(fiber.currentContext)
+    const connectRef = fiber.getFiberRef(Timeout.currentConnectTimeout)
+    return Effect.async<Completion, LlmError.ProviderError>((resume) => {
+      const attempt = Telemetry.startAttempt(fiber, traced, false)
+      const now = clock.unsafeCurrentTimeMillis()
+      const info: CallInfo = { provider, model, started: now }
+      const call = new Call()
+      call.onInterrupt = attempt
+      const connect = call.start(deadlines, connectRef)
+      call.waitWithin(now, "call")
+      const failWith = (error: LlmError.ProviderError) => {
+        attempt.fail(error)
+        resume(Effect.fail(error))
+      }
+      const fail = (error: unknown, headers: Headers | undefined) => {
+        call.settled()
+        failWith(
+          call.timeout(provider, model, connect) ??
+            fromUnknown(error, errorContext(client, model, headers, clock.unsafeCurrentTimeMillis()))
+        )
+      }
+      const succeed = (completion: MutableCompletion) => {
+        const filtered = filteredOf(completion)
+        if (filtered !== undefined) return failWith(filtered)
+        attempt.succeed(completion)
+        resume(Effect.succeed(completion))
+      }
+      if (useStream) {
+        const state = new StreamState()
+        const holder: { headers: Headers | undefined } = { headers: undefined }
+        collectStream(client, params, call, state, holder).then(
+          (headers) => {
+            call.settled()
+            succeed(state.completion(info, headers, clock.unsafeCurrentTimeMillis()))
+          },
+          (error) => fail(error, holder.headers)
+        )
         return call.cancel
-      })
+      }
+      try {
+        // `asResponse` (not `withResponse`): the headers arrive first, so a body that breaks off
+        // still fails with its request id, and the body is read without the SDK's second promise
+        client.client.messages.create(params, call.options(client.hooked)).asResponse().then(
+          (response) => {
+            call.headersArrived()
+            const headers = response.headers
+            response.json().then(
+              (data: unknown) => {
+                call.settled()
+                const now = clock.unsafeCurrentTimeMillis()
+                let completion: MutableCompletion
+                try {
+                  completion = fromMessage(info, data, headers, now)
+                } catch (error) {
+                  return failWith(fromUnknown(error, errorContext(client, model, headers, now)))
+                }
+                succeed(completion)
+              },
+              (error) => fail(error, headers)
+            )
+          },
+          (error) => fail(error, undefined)
+        )
+      } catch (error) {
+        fail(error, undefined)
+      }
+      return call.cancel
     })
-  )
+  })
 }
 
 type Pull = Effect.Effect<Option.Option<readonly [Chunk.Chunk<StreamEvent.StreamEvent>, void]>, LlmError.ProviderError>

@@ -158,7 +158,13 @@ export class Call {
   cancelDeadline: (() => void) | undefined = undefined
   /** The deadline that passed (and aborted the request). */
   expired: LlmError.Timeout | undefined = undefined
-  readonly cancel: Effect.Effect<void> = Effect.sync(() => this.abort())
+  /** Told when the call is interrupted, before the request is aborted (e.g. its `Telemetry.Attempt`). */
+  onInterrupt: { interrupt(): void } | undefined = undefined
+  /** The canceler of the call's `Effect.async`: aborts the request. */
+  readonly cancel: Effect.Effect<void> = Effect.sync(() => {
+    this.onInterrupt?.interrupt()
+    this.abort()
+  })
 
   abort(): void {
     if (this.aborted) return

@@ -35,10 +35,12 @@ import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import type * as FiberId from "effect/FiberId"
 import * as FiberRef from "effect/FiberRef"
 import { dual } from "effect/Function"
 import * as Layer from "effect/Layer"
 import type * as MetricLabel from "effect/MetricLabel"
+import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as Tracer from "effect/Tracer"
 import * as CallEvent from "./CallEvent.js"
@@ -175,7 +177,14 @@ interface CallRecorder {
   readonly call: internal.CallState | undefined
 }
 
-type RuntimeFiber = {
+/**
+ * What telemetry reads from a running fiber (`Effect.withFiberRuntime` gives one).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RuntimeFiber {
+  id(): FiberId.FiberId
   getFiberRef<X>(ref: FiberRef.FiberRef<X>): X
   readonly currentDefaultServices: Context.Context<never>
   readonly currentContext: Context.Context<never>
@@ -314,6 +323,123 @@ export const traceGenerate =
           finishAttempt(span, recorder, info, exit, Exit.isSuccess(exit) ? exit.value : undefined)
       )
     )
+
+/**
+ * A span made now, from inside a running fiber, as `Effect.makeSpan` makes it (tracer, parent,
+ * disabled tracing and propagation, annotations and links of the fiber, timing): no effect to run.
+ */
+const unsafeSpan = (fiber: RuntimeFiber, name: string, options: Tracer.SpanOptions): Tracer.Span => {
+  const context = fiber.currentContext
+  let parent = Context.getOption(context as Context.Context<Tracer.ParentSpan>, Tracer.ParentSpan)
+  if (!fiber.getFiberRef(FiberRef.currentTracerEnabled)) {
+    return noopSpan
+  }
+  // as Effect does: skip the ancestors that disabled propagation
+  while (parent._tag === "Some" && Context.get(parent.value.context, Tracer.DisablePropagation)) {
+    parent = parent.value._tag === "Span" ? parent.value.parent : Option.none()
+  }
+  const services = fiber.currentDefaultServices as Context.Context<Clock.Clock | Tracer.Tracer>
+  const tracer = Context.get(services, Tracer.Tracer)
+  // Effect's own tracer exports nothing, and nothing runs inside an adapter's request to be its
+  // child: with no tracer installed, an attempt records on a span that is not made
+  if (tracer === nativeTracer) return noopSpan
+  const timing = fiber.getFiberRef(FiberRef.currentTracerTimingEnabled)
+  const links = fiber.getFiberRef(FiberRef.currentTracerSpanLinks)
+  const span = tracer.span(
+    name,
+    parent,
+    Context.empty(),
+    links.length === 0 ? [] : Array.from(links),
+    timing ? Context.get(services, Clock.Clock).unsafeCurrentTimeNanos() : BigInt(0),
+    options.kind ?? "internal",
+    options
+  )
+  const annotations = fiber.getFiberRef(FiberRef.currentTracerSpanAnnotations)
+  for (const [key, value] of annotations) span.attribute(key, value)
+  return span
+}
+
+/** Effect's default tracer (in-process spans that nothing exports). */
+const nativeTracer: Tracer.Tracer = Effect.runSync(Effect.tracer)
+
+// With tracing disabled (`Effect.withTracerEnabled(false)`) or no tracer installed: the span an
+// attempt records on, which records nothing (one instance: an attempt never exposes it).
+const noopSpan: Tracer.Span = {
+  _tag: "Span",
+  name: "effect-llm/noop",
+  spanId: "noop",
+  traceId: "noop",
+  sampled: false,
+  parent: Option.none(),
+  context: Context.make(Tracer.DisablePropagation, true),
+  status: { _tag: "Ended", startTime: BigInt(0), endTime: BigInt(0), exit: Exit.void },
+  attributes: new Map(),
+  links: [],
+  kind: "internal",
+  attribute() {},
+  event() {},
+  end() {},
+  addLinks() {}
+}
+
+/**
+ * One provider request being recorded: its `chat {model}` span (kind CLIENT) and GenAI metrics.
+ * Made by {@link startAttempt}; the adapter ends it exactly once.
+ *
+ * @since 0.1.0
+ * @category tracing
+ */
+export interface Attempt {
+  /** The request answered. */
+  succeed(completion: Completion): void
+  /** The request failed with a typed error. */
+  fail(error: unknown): void
+  /** The call was interrupted. */
+  interrupt(): void
+}
+
+// One object per request in flight (no closures): it is what a request holds until it ends.
+class AttemptRecorder implements Attempt {
+  ended = false
+  constructor(
+    readonly span: Tracer.Span,
+    readonly recorder: CallRecorder,
+    readonly info: CallInfo,
+    readonly fiberId: FiberId.FiberId
+  ) {}
+  succeed(completion: Completion): void {
+    this.end(Exit.succeed(completion), completion)
+  }
+  fail(error: unknown): void {
+    this.end(Exit.fail(error), undefined)
+  }
+  interrupt(): void {
+    this.end(Exit.interrupt(this.fiberId), undefined)
+  }
+  end(exit: Exit.Exit<unknown, unknown>, completion: Completion | undefined): void {
+    if (this.ended) return
+    this.ended = true
+    finishAttempt(this.span, this.recorder, this.info, exit, completion)
+    endSpan(this.span, this.recorder, exit)
+  }
+}
+
+/**
+ * Starts recording one provider request from inside the fiber that makes it: what
+ * {@link traceGenerate} does, for an adapter that runs its request in one `Effect.async` and ends
+ * the attempt from its callbacks (no span effect, no parent span provided, no exit handler: a
+ * request in flight holds less memory and costs fewer steps).
+ *
+ * @since 0.1.0
+ * @category tracing
+ */
+export const startAttempt = (fiber: RuntimeFiber, info: CallInfo, streaming: boolean): Attempt => {
+  const recorder = startRecorder(fiber, info, internal.currentCall(fiber.currentContext))
+  const span = unsafeSpan(fiber, spanName(info), clientSpan)
+  if (span !== noopSpan) internal.writeRequestAttributes(span, info, streaming, recorder.options)
+  beginAttempt(span, recorder)
+  return new AttemptRecorder(span, recorder, info, fiber.id())
+}
 
 interface StreamObserver {
   first: boolean

@@ -333,6 +333,68 @@ describe("Telemetry spans", () => {
     }).pipe(Effect.provide(sdk.layer))
   })
 
+  describe("startAttempt (adapters that end the attempt from their own callbacks)", () => {
+    // an adapter's request in one Effect.async: the attempt ends from its callbacks
+    const adapterCall = (
+      info: Telemetry.CallInfo,
+      outcome: { readonly succeed: boolean } | "never"
+    ): Effect.Effect<void, RateLimited> =>
+      Effect.withFiberRuntime((fiber) =>
+        Effect.async<void, RateLimited>((resume) => {
+          const attempt = Telemetry.startAttempt(fiber, info, false)
+          if (outcome === "never") return Effect.sync(() => attempt.interrupt())
+          if (outcome.succeed) {
+            attempt.succeed(completionOf(info.provider, info.model))
+            resume(Effect.void)
+          } else {
+            const error = new RateLimited({ provider: info.provider, model: info.model })
+            attempt.fail(error)
+            resume(Effect.fail(error))
+          }
+        })
+      )
+
+    it.scoped("success and failure: the span as traceGenerate makes it, under the current parent, with the fiber's annotations", () => {
+      const sdk = makeSdk()
+      return Effect.gen(function*() {
+        const info = { provider: "openai", model: "t-attempt", request }
+        yield* adapterCall(info, { succeed: true }).pipe(
+          Effect.annotateSpans("tenant", "acme"),
+          Effect.withSpan("outer")
+        )
+        yield* Effect.exit(adapterCall(info, { succeed: false }))
+        const spans = sdk.spans.getFinishedSpans()
+        const [ok, failed] = spanNamed(spans, "chat t-attempt")
+        const outer = spanNamed(spans, "outer")[0]!
+        assert.strictEqual(ok!.kind, SpanKind.CLIENT)
+        assert.strictEqual(ok!.parentSpanContext?.spanId, outer.spanContext().spanId)
+        assert.strictEqual(ok!.attributes["tenant"], "acme")
+        assert.strictEqual(ok!.attributes["gen_ai.provider.name"], "openai")
+        assert.strictEqual(
+          ok!.attributes["gen_ai.usage.input_tokens"],
+          completionOf("openai", "t-attempt").usage.inputTokens
+        )
+        assert.isUndefined(ok!.attributes["error.type"])
+        assert.strictEqual(failed!.attributes["error.type"], "RateLimited")
+        assert.isUndefined(failed!.parentSpanContext)
+      }).pipe(Effect.provide(sdk.layer))
+    })
+
+    it.scoped("an interrupted request ends its span once; with tracing disabled nothing is exported", () => {
+      const sdk = makeSdk()
+      return Effect.gen(function*() {
+        const info = { provider: "openai", model: "t-interrupted", request }
+        const fiber = yield* Effect.fork(adapterCall(info, "never"))
+        yield* Effect.yieldNow()
+        yield* Fiber.interrupt(fiber)
+        yield* adapterCall({ ...info, model: "t-untraced" }, { succeed: true }).pipe(Effect.withTracerEnabled(false))
+        const spans = sdk.spans.getFinishedSpans()
+        assert.strictEqual(spanNamed(spans, "chat t-interrupted").length, 1)
+        assert.strictEqual(spanNamed(spans, "chat t-untraced").length, 0)
+      }).pipe(Effect.provide(sdk.layer))
+    })
+  })
+
   it.scoped("the provider span is the parent of what the adapter does inside it", () => {
     const sdk = makeSdk()
     return Effect.gen(function*() {

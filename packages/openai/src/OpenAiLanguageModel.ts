@@ -189,54 +189,56 @@ const generateWith = (
   const model = request.model ?? defaultModel
   const body = api.body(model, options, request, false)
   const providerName = options.provider
-  return Telemetry.traceGenerate(callInfo(client, options, model, request))(
-    Effect.withFiberRuntime((fiber) => {
-      const clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
-      const deadlines = deadlinesIn(fiber.currentContext)
-      const connectRef = fiber.getFiberRef(Timeout.currentConnectTimeout)
-      return Effect.async<Completion, LlmError.ProviderError>((resume) => {
-        const now = clock.unsafeCurrentTimeMillis()
-        const info: CallInfo = { provider: providerName, model, started: now }
-        const call = new Call()
-        const connect = call.start(deadlines, connectRef)
-        call.waitWithin(now, "call")
-        const fail = (error: unknown, headers: Headers | undefined) => {
-          call.settled()
-          resume(
-            Effect.fail(
-              call.timeout(providerName, model, connect) ??
-                fromUnknown(
-                  error,
-                  errorContext(client, providerName, model, headers, clock.unsafeCurrentTimeMillis())
-                )
-            )
-          )
-        }
-        let promise: ReturnType<Api<unknown>["create"]>
-        try {
-          promise = api.create(client.client, body, call.options(client.hooked))
-        } catch (error) {
-          fail(error, undefined)
-          return
-        }
-        promise.then(
-          (result) => {
-            call.settled()
-            const headers = result.response.headers
-            let outcome: Outcome
-            try {
-              outcome = api.parse(info, result.data, headers, clock.unsafeCurrentTimeMillis())
-            } catch (error) {
-              return fail(error, headers)
-            }
-            resume(isFiltered(outcome) ? Effect.fail(outcome) : Effect.succeed(outcome))
-          },
-          (error) => fail(error, undefined)
+  const info = callInfo(client, options, model, request)
+  return Effect.withFiberRuntime((fiber) => {
+    const clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
+    const deadlines = deadlinesIn(fiber.currentContext)
+    const connectRef = fiber.getFiberRef(Timeout.currentConnectTimeout)
+    return Effect.async<Completion, LlmError.ProviderError>((resume) => {
+      const attempt = Telemetry.startAttempt(fiber, info, false)
+      const now = clock.unsafeCurrentTimeMillis()
+      const callInfo: CallInfo = { provider: providerName, model, started: now }
+      const call = new Call()
+      call.onInterrupt = attempt
+      const connect = call.start(deadlines, connectRef)
+      call.waitWithin(now, "call")
+      const failWith = (error: LlmError.ProviderError) => {
+        attempt.fail(error)
+        resume(Effect.fail(error))
+      }
+      const fail = (error: unknown, headers: Headers | undefined) => {
+        call.settled()
+        failWith(
+          call.timeout(providerName, model, connect) ??
+            fromUnknown(error, errorContext(client, providerName, model, headers, clock.unsafeCurrentTimeMillis()))
         )
-        return call.cancel
-      })
+      }
+      let promise: ReturnType<Api<unknown>["create"]>
+      try {
+        promise = api.create(client.client, body, call.options(client.hooked))
+      } catch (error) {
+        fail(error, undefined)
+        return
+      }
+      promise.then(
+        (result) => {
+          call.settled()
+          const headers = result.response.headers
+          let outcome: Outcome
+          try {
+            outcome = api.parse(callInfo, result.data, headers, clock.unsafeCurrentTimeMillis())
+          } catch (error) {
+            return fail(error, headers)
+          }
+          if (isFiltered(outcome)) return failWith(outcome)
+          attempt.succeed(outcome)
+          resume(Effect.succeed(outcome))
+        },
+        (error) => fail(error, undefined)
+      )
+      return call.cancel
     })
-  )
+  })
 }
 
 type Pull = Effect.Effect<Option.Option<readonly [Chunk.Chunk<StreamEvent.StreamEvent>, void]>, LlmError.ProviderError>

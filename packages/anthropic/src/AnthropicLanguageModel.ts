@@ -47,6 +47,7 @@ import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import type * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
@@ -119,11 +120,6 @@ const filteredOf = (completion: Mutable<Completion>): LlmError.ContentFiltered |
     stage: "output",
     ...(completion.text !== "" ? { refusal: completion.text } : {})
   })
-
-const settle = (completion: Mutable<Completion>): Effect.Effect<Completion, LlmError.ProviderError> => {
-  const filtered = filteredOf(completion)
-  return filtered === undefined ? Effect.succeed(completion) : Effect.fail(filtered)
-}
 
 const callInfo = (client: ClientService, model: string, request: GenerateRequest): Telemetry.CallInfo => ({
   provider,
@@ -267,11 +263,14 @@ class StreamCall {
    * timeout.
    */
   readonly first: Pull
+  /** The request's span and metrics (started on the first pull). */
+  attempt: Telemetry.Attempt | undefined = undefined
 
   constructor(
     readonly client: ClientService,
     readonly model: string,
-    readonly params: Anthropic.MessageCreateParamsStreaming
+    readonly params: Anthropic.MessageCreateParamsStreaming,
+    readonly traced: Telemetry.CallInfo
   ) {
     this.info = { provider, model, started: 0 }
     this.pull = Effect.async((resume) => {
@@ -283,6 +282,7 @@ class StreamCall {
     this.first = Effect.withFiberRuntime((fiber) => {
       const clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
       this.clock = clock
+      this.attempt = Telemetry.startAttempt(fiber, traced, true)
       this.connect = this.call.start(
         deadlinesIn(fiber.currentContext),
         fiber.getFiberRef(Timeout.currentConnectTimeout)
@@ -325,7 +325,14 @@ class StreamCall {
       this.call.waitEnded()
       this.done = true
       const completion = this.state.completion(this.info, this.headers!, this.clock!.unsafeCurrentTimeMillis())
-      if (completion.finishReason === "content-filter") return resume(Effect.flatMap(settle(completion), () => end))
+      const attempt = this.attempt!
+      attempt.chunk()
+      const filtered = filteredOf(completion)
+      if (filtered !== undefined) {
+        attempt.fail(filtered)
+        return resume(Effect.fail(filtered))
+      }
+      attempt.succeed(completion)
       return resume(Effect.succeed(Option.some([Chunk.of(StreamEvent.finish(completion)), undefined] as const)))
     }
     let text: string | undefined
@@ -336,6 +343,7 @@ class StreamCall {
     }
     if (text === undefined || text === "") return this.next(resume)
     this.call.waitEnded()
+    this.attempt!.chunk()
     const chunk: Pull = Effect.succeed(Option.some([Chunk.of(StreamEvent.textDelta(text)), undefined] as const))
     const firstEvent = this.seenToken ? undefined : this.call.deadlines?.firstEvent
     this.seenToken = true
@@ -345,19 +353,28 @@ class StreamCall {
   fail(resume: (effect: Pull) => void, error: unknown) {
     this.done = true
     this.call.settled()
-    const timeout = this.call.timeout(provider, this.model, this.connect)
-    if (timeout !== undefined) return resume(Effect.fail(timeout))
+    const failure = this.call.timeout(provider, this.model, this.connect) ?? this.failure(error)
+    this.attempt!.fail(failure)
+    resume(Effect.fail(failure))
+  }
+
+  failure(error: unknown): LlmError.ProviderError {
     const underlying = fromUnknown(
       error,
       errorContext(this.client, this.model, this.headers, this.clock!.unsafeCurrentTimeMillis())
     )
-    resume(Effect.fail(this.seenToken ? interrupted(underlying, this.state.text) : underlying))
+    return this.seenToken ? interrupted(underlying, this.state.text) : underlying
   }
 
-  /** Runs when the stream ends for any reason: aborts the request unless the answer is complete. */
-  readonly release = Effect.sync(() => {
-    if (!this.state.stopped) this.call.abort()
-  })
+  /**
+   * Runs when the stream ends for any reason: aborts the request unless the answer is complete, and
+   * ends the attempt of a stream left early or interrupted.
+   */
+  readonly release = (exit: Exit.Exit<unknown, unknown>) =>
+    Effect.sync(() => {
+      if (!this.state.stopped) this.call.abort()
+      this.attempt?.close(exit)
+    })
 }
 
 const streamWith = (
@@ -368,12 +385,12 @@ const streamWith = (
 ): Stream.Stream<StreamEvent.StreamEvent, LlmError.ProviderError> => {
   const model = request.model ?? defaultModel
   const params: Anthropic.MessageCreateParamsStreaming = { ...toParams(model, options, request), stream: true }
-  return Telemetry.traceStream(callInfo(client, model, request))(
-    Stream.suspend(() => {
-      const call = new StreamCall(client, model, params)
-      return Stream.ensuring(Stream.unfoldChunkEffect(undefined, call.step), call.release)
-    })
-  )
+  const traced = callInfo(client, model, request)
+  // the request's span and metrics are recorded by the pulls themselves (no stream nodes for them)
+  return Stream.suspend(() => {
+    const call = new StreamCall(client, model, params, traced)
+    return Stream.ensuringWith(Stream.unfoldChunkEffect(undefined, call.step), call.release)
+  })
 }
 
 /**

@@ -396,11 +396,16 @@ export interface Attempt {
   fail(error: unknown): void
   /** The call was interrupted. */
   interrupt(): void
+  /** Streams: an event arrived (the first one records the time to first chunk). */
+  chunk(): void
+  /** Ends the attempt with the exit of its stream, unless it has ended (a stream left early). */
+  close(exit: Exit.Exit<unknown, unknown>): void
 }
 
 // One object per request in flight (no closures): it is what a request holds until it ends.
 class AttemptRecorder implements Attempt {
   ended = false
+  chunked = false
   constructor(
     readonly span: Tracer.Span,
     readonly recorder: CallRecorder,
@@ -415,6 +420,17 @@ class AttemptRecorder implements Attempt {
   }
   interrupt(): void {
     this.end(Exit.interrupt(this.fiberId), undefined)
+  }
+  chunk(): void {
+    if (this.chunked) return
+    this.chunked = true
+    const recorder = this.recorder
+    const seconds = Number(recorder.clock.unsafeCurrentTimeNanos() - recorder.start) / 1e9
+    this.span.attribute("gen_ai.response.time_to_first_chunk", seconds)
+    recordTimeToFirstChunk(recorder, this.info, seconds)
+  }
+  close(exit: Exit.Exit<unknown, unknown>): void {
+    this.end(exit, undefined)
   }
   end(exit: Exit.Exit<unknown, unknown>, completion: Completion | undefined): void {
     if (this.ended) return

@@ -46,6 +46,7 @@ import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import type * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
@@ -263,6 +264,8 @@ class StreamCall {
   done = false
   /** The HTTP answer was read to its end. */
   complete = false
+  /** The request's span and metrics (started on the first pull). */
+  attempt: Telemetry.Attempt | undefined = undefined
   /** The next pull: the first one reads the clock and the deadlines, and opens the request. */
   pull: Pull
   readonly read: Pull
@@ -272,7 +275,8 @@ class StreamCall {
     readonly api: Api<unknown>,
     readonly providerName: string,
     readonly model: string,
-    readonly body: unknown
+    readonly body: unknown,
+    readonly traced: Telemetry.CallInfo
   ) {
     this.state = api.state()
     this.read = Effect.async((resume) => {
@@ -285,6 +289,7 @@ class StreamCall {
     this.pull = Effect.withFiberRuntime((fiber) => {
       const clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
       this.clock = clock
+      this.attempt = Telemetry.startAttempt(fiber, traced, true)
       this.connect = this.call.start(
         deadlinesIn(fiber.currentContext),
         fiber.getFiberRef(Timeout.currentConnectTimeout)
@@ -337,7 +342,13 @@ class StreamCall {
       } catch (error) {
         return this.fail(resume, error)
       }
-      if (isFiltered(outcome)) return resume(Effect.fail(outcome))
+      const attempt = this.attempt!
+      attempt.chunk()
+      if (isFiltered(outcome)) {
+        attempt.fail(outcome)
+        return resume(Effect.fail(outcome))
+      }
+      attempt.succeed(outcome)
       return resume(Effect.succeed(Option.some([Chunk.of(StreamEvent.finish(outcome)), undefined] as const)))
     }
     let text: string | undefined
@@ -348,6 +359,7 @@ class StreamCall {
     }
     if (text === undefined || text === "") return this.next(resume)
     this.call.waitEnded()
+    this.attempt!.chunk()
     const chunk: Pull = Effect.succeed(Option.some([Chunk.of(StreamEvent.textDelta(text)), undefined] as const))
     const firstEvent = this.seenToken ? undefined : this.call.deadlines?.firstEvent
     this.seenToken = true
@@ -357,19 +369,28 @@ class StreamCall {
   fail(resume: (effect: Pull) => void, error: unknown) {
     this.done = true
     this.call.settled()
-    const timeout = this.call.timeout(this.providerName, this.model, this.connect)
-    if (timeout !== undefined) return resume(Effect.fail(timeout))
+    const failure = this.call.timeout(this.providerName, this.model, this.connect) ?? this.failure(error)
+    this.attempt!.fail(failure)
+    resume(Effect.fail(failure))
+  }
+
+  failure(error: unknown): LlmError.ProviderError {
     const underlying = fromUnknown(
       error,
       errorContext(this.client, this.providerName, this.model, this.headers, this.clock.unsafeCurrentTimeMillis())
     )
-    resume(Effect.fail(this.seenToken ? interrupted(underlying, this.state.text) : underlying))
+    return this.seenToken ? interrupted(underlying, this.state.text) : underlying
   }
 
-  /** Runs when the stream ends for any reason: aborts the request unless the answer was read to its end. */
-  readonly release = Effect.sync(() => {
-    if (!this.complete) this.call.abort()
-  })
+  /**
+   * Runs when the stream ends for any reason: aborts the request unless the answer was read to its
+   * end, and ends the attempt of a stream left early or interrupted.
+   */
+  readonly release = (exit: Exit.Exit<unknown, unknown>) =>
+    Effect.sync(() => {
+      if (!this.complete) this.call.abort()
+      this.attempt?.close(exit)
+    })
 }
 
 const streamWith = (
@@ -381,12 +402,12 @@ const streamWith = (
 ): Stream.Stream<StreamEvent.StreamEvent, LlmError.ProviderError> => {
   const model = request.model ?? defaultModel
   const body = api.body(model, options, request, true)
-  return Telemetry.traceStream(callInfo(client, options, model, request))(
-    Stream.suspend(() => {
-      const call = new StreamCall(client, api, options.provider, model, body)
-      return Stream.ensuring(Stream.unfoldChunkEffect(undefined, () => call.pull), call.release)
-    })
-  )
+  const traced = callInfo(client, options, model, request)
+  // the request's span and metrics are recorded by the pulls themselves (no stream nodes for them)
+  return Stream.suspend(() => {
+    const call = new StreamCall(client, api, options.provider, model, body, traced)
+    return Stream.ensuringWith(Stream.unfoldChunkEffect(undefined, () => call.pull), call.release)
+  })
 }
 
 /**

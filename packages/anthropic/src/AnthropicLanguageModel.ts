@@ -39,6 +39,7 @@ import type { GenerateRequest } from "@effect-llm/core/GenerateRequest"
 import * as LanguageModel from "@effect-llm/core/LanguageModel"
 import * as LlmError from "@effect-llm/core/LlmError"
 import { Call, deadlinesIn } from "@effect-llm/core/ProviderCall"
+import * as ProviderRequest from "@effect-llm/core/ProviderRequest"
 import * as StreamEvent from "@effect-llm/core/StreamEvent"
 import * as Telemetry from "@effect-llm/core/Telemetry"
 import * as Timeout from "@effect-llm/core/Timeout"
@@ -163,78 +164,49 @@ const generateWith = (
   const model = request.model ?? defaultModel
   const params = toParams(model, options, request)
   const useStream = params.max_tokens > streamingThreshold
-  const traced = callInfo(client, model, request)
-  return Effect.withFiberRuntime((fiber) => {
-    const clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
-    const deadlines = deadlinesIn(fiber.currentContext)
-    const connectRef = fiber.getFiberRef(Timeout.currentConnectTimeout)
-    return Effect.async<Completion, LlmError.ProviderError>((resume) => {
-      const attempt = Telemetry.startAttempt(fiber, traced, false)
-      const now = clock.unsafeCurrentTimeMillis()
-      const info: CallInfo = { provider, model, started: now }
-      const call = new Call()
-      call.onInterrupt = attempt
-      const connect = call.start(deadlines, connectRef)
-      call.waitWithin(now, "call")
-      const failWith = (error: LlmError.ProviderError) => {
-        attempt.fail(error)
-        resume(Effect.fail(error))
-      }
-      const fail = (error: unknown, headers: Headers | undefined) => {
-        call.settled()
-        failWith(
-          call.timeout(provider, model, connect) ??
-            fromUnknown(error, errorContext(client, model, headers, clock.unsafeCurrentTimeMillis()))
-        )
-      }
-      const succeed = (completion: MutableCompletion) => {
+  return ProviderRequest.run(
+    callInfo(client, model, request),
+    (error, headers, now) => fromUnknown(error, errorContext(client, model, headers, now)),
+    (pending) => {
+      const info: CallInfo = { provider, model, started: pending.started }
+      const settle = (completion: MutableCompletion) => {
         const filtered = filteredOf(completion)
-        if (filtered !== undefined) return failWith(filtered)
-        attempt.succeed(completion)
-        resume(Effect.succeed(completion))
+        if (filtered !== undefined) pending.failWith(filtered)
+        else pending.succeed(completion)
       }
       if (useStream) {
         const state = new StreamState()
         const holder: { headers: Headers | undefined } = { headers: undefined }
-        collectStream(client, params, call, state, holder).then(
-          (headers) => {
-            call.settled()
-            succeed(state.completion(info, headers, clock.unsafeCurrentTimeMillis()))
-          },
-          (error) => fail(error, holder.headers)
+        collectStream(client, params, pending.call, state, holder).then(
+          (headers) => settle(state.completion(info, headers, pending.now())),
+          (error) => pending.fail(error, holder.headers)
         )
-        return call.cancel
+        return
       }
-      try {
-        // `asResponse` (not `withResponse`): the headers arrive first, so a body that breaks off
-        // still fails with its request id, and the body is read without the SDK's second promise
-        client.client.messages.create(params, call.options(client.hooked)).asResponse().then(
-          (response) => {
-            call.headersArrived()
-            const headers = response.headers
-            response.json().then(
-              (data: unknown) => {
-                call.settled()
-                const now = clock.unsafeCurrentTimeMillis()
-                let completion: MutableCompletion
-                try {
-                  completion = fromMessage(info, data, headers, now)
-                } catch (error) {
-                  return failWith(fromUnknown(error, errorContext(client, model, headers, now)))
-                }
-                succeed(completion)
-              },
-              (error) => fail(error, headers)
-            )
-          },
-          (error) => fail(error, undefined)
-        )
-      } catch (error) {
-        fail(error, undefined)
-      }
-      return call.cancel
-    })
-  })
+      // `asResponse` (not `withResponse`): the headers arrive first, so a body that breaks off
+      // still fails with its request id, and the body is read without the SDK's second promise
+      client.client.messages.create(params, pending.call.options(client.hooked)).asResponse().then(
+        (response) => {
+          pending.call.headersArrived()
+          const headers = response.headers
+          response.json().then(
+            (data: unknown) => {
+              const now = pending.now()
+              let completion: MutableCompletion
+              try {
+                completion = fromMessage(info, data, headers, now)
+              } catch (error) {
+                return pending.failWith(fromUnknown(error, errorContext(client, model, headers, now)))
+              }
+              settle(completion)
+            },
+            (error) => pending.fail(error, headers)
+          )
+        },
+        (error) => pending.fail(error, undefined)
+      )
+    }
+  )
 }
 
 type Pull = Effect.Effect<Option.Option<readonly [Chunk.Chunk<StreamEvent.StreamEvent>, void]>, LlmError.ProviderError>

@@ -96,6 +96,11 @@ export * as ProviderKit from "./ProviderKit.js"
 /**
  * @since 0.1.0
  */
+export * as ProviderRequest from "./ProviderRequest.js"
+
+/**
+ * @since 0.1.0
+ */
 export * as RateLimit from "./RateLimit.js"
 
 /**

@@ -38,6 +38,7 @@ import type { GenerateRequest } from "@effect-llm/core/GenerateRequest"
 import * as LanguageModel from "@effect-llm/core/LanguageModel"
 import type * as LlmError from "@effect-llm/core/LlmError"
 import { Call, deadlinesIn } from "@effect-llm/core/ProviderCall"
+import * as ProviderRequest from "@effect-llm/core/ProviderRequest"
 import * as StreamEvent from "@effect-llm/core/StreamEvent"
 import * as Telemetry from "@effect-llm/core/Telemetry"
 import * as Timeout from "@effect-llm/core/Timeout"
@@ -190,56 +191,27 @@ const generateWith = (
   const model = request.model ?? defaultModel
   const body = api.body(model, options, request, false)
   const providerName = options.provider
-  const info = callInfo(client, options, model, request)
-  return Effect.withFiberRuntime((fiber) => {
-    const clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
-    const deadlines = deadlinesIn(fiber.currentContext)
-    const connectRef = fiber.getFiberRef(Timeout.currentConnectTimeout)
-    return Effect.async<Completion, LlmError.ProviderError>((resume) => {
-      const attempt = Telemetry.startAttempt(fiber, info, false)
-      const now = clock.unsafeCurrentTimeMillis()
-      const callInfo: CallInfo = { provider: providerName, model, started: now }
-      const call = new Call()
-      call.onInterrupt = attempt
-      const connect = call.start(deadlines, connectRef)
-      call.waitWithin(now, "call")
-      const failWith = (error: LlmError.ProviderError) => {
-        attempt.fail(error)
-        resume(Effect.fail(error))
-      }
-      const fail = (error: unknown, headers: Headers | undefined) => {
-        call.settled()
-        failWith(
-          call.timeout(providerName, model, connect) ??
-            fromUnknown(error, errorContext(client, providerName, model, headers, clock.unsafeCurrentTimeMillis()))
-        )
-      }
-      let promise: ReturnType<Api<unknown>["create"]>
-      try {
-        promise = api.create(client.client, body, call.options(client.hooked))
-      } catch (error) {
-        fail(error, undefined)
-        return
-      }
-      promise.then(
+  return ProviderRequest.run(
+    callInfo(client, options, model, request),
+    (error, headers, now) => fromUnknown(error, errorContext(client, providerName, model, headers, now)),
+    (pending) => {
+      const info: CallInfo = { provider: providerName, model, started: pending.started }
+      api.create(client.client, body, pending.call.options(client.hooked)).then(
         (result) => {
-          call.settled()
           const headers = result.response.headers
           let outcome: Outcome
           try {
-            outcome = api.parse(callInfo, result.data, headers, clock.unsafeCurrentTimeMillis())
+            outcome = api.parse(info, result.data, headers, pending.now())
           } catch (error) {
-            return fail(error, headers)
+            return pending.fail(error, headers)
           }
-          if (isFiltered(outcome)) return failWith(outcome)
-          attempt.succeed(outcome)
-          resume(Effect.succeed(outcome))
+          if (isFiltered(outcome)) pending.failWith(outcome)
+          else pending.succeed(outcome)
         },
-        (error) => fail(error, undefined)
+        (error) => pending.fail(error, undefined)
       )
-      return call.cancel
-    })
-  })
+    }
+  )
 }
 
 type Pull = Effect.Effect<Option.Option<readonly [Chunk.Chunk<StreamEvent.StreamEvent>, void]>, LlmError.ProviderError>

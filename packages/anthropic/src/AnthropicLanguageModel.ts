@@ -38,23 +38,17 @@ import type { Completion } from "@effect-llm/core/Completion"
 import type { GenerateRequest } from "@effect-llm/core/GenerateRequest"
 import * as LanguageModel from "@effect-llm/core/LanguageModel"
 import * as LlmError from "@effect-llm/core/LlmError"
-import { Call, deadlinesIn } from "@effect-llm/core/ProviderCall"
+import type { Call } from "@effect-llm/core/ProviderCall"
 import * as ProviderRequest from "@effect-llm/core/ProviderRequest"
+import * as ProviderStream from "@effect-llm/core/ProviderStream"
 import * as StreamEvent from "@effect-llm/core/StreamEvent"
 import * as Telemetry from "@effect-llm/core/Telemetry"
-import * as Timeout from "@effect-llm/core/Timeout"
-import * as Chunk from "effect/Chunk"
-import * as Clock from "effect/Clock"
-import * as Context from "effect/Context"
-import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import type * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
-import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import { AnthropicClient } from "./AnthropicClient.js"
 import type { Service as ClientService } from "./AnthropicClient.js"
-import { fromUnknown, IncompleteStream, interrupted, UnexpectedBody } from "./internal/errors.js"
+import { fromUnknown, IncompleteStream, UnexpectedBody } from "./internal/errors.js"
 import type { ErrorContext } from "./internal/errors.js"
 import {
   type CallInfo,
@@ -209,146 +203,6 @@ const generateWith = (
   )
 }
 
-type Pull = Effect.Effect<Option.Option<readonly [Chunk.Chunk<StreamEvent.StreamEvent>, void]>, LlmError.ProviderError>
-
-const end: Pull = Effect.succeed(Option.none())
-
-/**
- * One streamed call: opens the request on the first pull, then reads one text delta per pull. The
- * pulls have no canceler of their own: the stream's `release` (run on interruption, early exit and
- * completion alike) aborts the request unless the answer is complete.
- */
-class StreamCall {
-  readonly state = new StreamState()
-  readonly call = new Call()
-  info: CallInfo
-  clock: Clock.Clock | undefined = undefined
-  /** The connect timeout in force (read on the first pull). */
-  connect: Duration.Duration | undefined = undefined
-  iterator: AsyncIterator<Anthropic.RawMessageStreamEvent> | undefined = undefined
-  headers: Headers | undefined = undefined
-  seenToken = false
-  done = false
-  readonly pull: Pull
-  /**
-   * The first pull reads the Clock (for the attempt duration and rate-limit resets) and the connect
-   * timeout.
-   */
-  readonly first: Pull
-  /** The request's span and metrics (started on the first pull). */
-  attempt: Telemetry.Attempt | undefined = undefined
-
-  constructor(
-    readonly client: ClientService,
-    readonly model: string,
-    readonly params: Anthropic.MessageCreateParamsStreaming,
-    readonly traced: Telemetry.CallInfo
-  ) {
-    this.info = { provider, model, started: 0 }
-    this.pull = Effect.async((resume) => {
-      if (this.done) return resume(end)
-      this.call.waitWithin(this.clock!.unsafeCurrentTimeMillis(), this.seenToken ? "next" : "first")
-      if (this.iterator === undefined) this.open(resume)
-      else this.next(resume)
-    })
-    this.first = Effect.withFiberRuntime((fiber) => {
-      const clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
-      this.clock = clock
-      this.attempt = Telemetry.startAttempt(fiber, traced, true)
-      this.connect = this.call.start(
-        deadlinesIn(fiber.currentContext),
-        fiber.getFiberRef(Timeout.currentConnectTimeout)
-      )
-      this.info = { provider, model, started: clock.unsafeCurrentTimeMillis() }
-      return this.pull
-    })
-  }
-
-  readonly step = (): Pull => this.clock === undefined ? this.first : this.pull
-
-  open(resume: (effect: Pull) => void) {
-    try {
-      this.client.client.messages.create(this.params, this.call.options(this.client.hooked)).withResponse().then(
-        (result) => {
-          this.call.headersArrived()
-          this.headers = result.response.headers
-          this.iterator = result.data[Symbol.asyncIterator]()
-          this.next(resume)
-        },
-        (error) => this.fail(resume, error)
-      )
-    } catch (error) {
-      this.fail(resume, error)
-    }
-  }
-
-  next(resume: (effect: Pull) => void) {
-    this.iterator!.next().then(
-      (result) => this.onResult(resume, result),
-      (error) => this.fail(resume, error)
-    )
-  }
-
-  onResult(resume: (effect: Pull) => void, result: IteratorResult<Anthropic.RawMessageStreamEvent>) {
-    // the SDK ends its event iterator quietly when the request is aborted (a deadline passed)
-    if (this.call.aborted) return this.fail(resume, new IncompleteStream())
-    if (result.done === true) {
-      if (!this.state.stopped) return this.fail(resume, new IncompleteStream())
-      this.call.waitEnded()
-      this.done = true
-      const completion = this.state.completion(this.info, this.headers!, this.clock!.unsafeCurrentTimeMillis())
-      const attempt = this.attempt!
-      attempt.chunk()
-      const filtered = filteredOf(completion)
-      if (filtered !== undefined) {
-        attempt.fail(filtered)
-        return resume(Effect.fail(filtered))
-      }
-      attempt.succeed(completion)
-      return resume(Effect.succeed(Option.some([Chunk.of(StreamEvent.finish(completion)), undefined] as const)))
-    }
-    let text: string | undefined
-    try {
-      text = this.state.event(result.value)
-    } catch {
-      return this.fail(resume, new UnexpectedBody("a stream event is not a Messages API event"))
-    }
-    if (text === undefined || text === "") return this.next(resume)
-    this.call.waitEnded()
-    this.attempt!.chunk()
-    const chunk: Pull = Effect.succeed(Option.some([Chunk.of(StreamEvent.textDelta(text)), undefined] as const))
-    const firstEvent = this.seenToken ? undefined : this.call.deadlines?.firstEvent
-    this.seenToken = true
-    resume(firstEvent === undefined ? chunk : Effect.zipRight(firstEvent(this.clock!.unsafeCurrentTimeMillis()), chunk))
-  }
-
-  fail(resume: (effect: Pull) => void, error: unknown) {
-    this.done = true
-    this.call.settled()
-    const failure = this.call.timeout(provider, this.model, this.connect) ?? this.failure(error)
-    this.attempt!.fail(failure)
-    resume(Effect.fail(failure))
-  }
-
-  failure(error: unknown): LlmError.ProviderError {
-    const underlying = fromUnknown(
-      error,
-      errorContext(this.client, this.model, this.headers, this.clock!.unsafeCurrentTimeMillis())
-    )
-    return this.seenToken ? interrupted(underlying, this.state.text) : underlying
-  }
-
-  /**
-   * Runs when the stream ends for any reason: aborts the request unless the answer is complete, and
-   * ends the attempt of a stream left early or interrupted.
-   */
-  readonly release = (exit: Exit.Exit<unknown, unknown>) =>
-    Effect.sync(() => {
-      if (!this.state.stopped) this.call.abort()
-      this.attempt?.close(exit)
-    })
-}
-
 const streamWith = (
   client: ClientService,
   defaultModel: string,
@@ -357,11 +211,29 @@ const streamWith = (
 ): Stream.Stream<StreamEvent.StreamEvent, LlmError.ProviderError> => {
   const model = request.model ?? defaultModel
   const params: Anthropic.MessageCreateParamsStreaming = { ...toParams(model, options, request), stream: true }
-  const traced = callInfo(client, model, request)
-  // the request's span and metrics are recorded by the pulls themselves (no stream nodes for them)
-  return Stream.suspend(() => {
-    const call = new StreamCall(client, model, params, traced)
-    return Stream.ensuringWith(Stream.unfoldChunkEffect(undefined, call.step), call.release)
+  return ProviderStream.make(callInfo(client, model, request), () => {
+    const state = new StreamState()
+    return {
+      open: (call) =>
+        client.client.messages.create(params, call.options(client.hooked)).withResponse().then((result) => ({
+          headers: result.response.headers,
+          events: result.data
+        })),
+      event: (event) => {
+        try {
+          return state.event(event as Anthropic.RawMessageStreamEvent)
+        } catch {
+          throw new UnexpectedBody("a stream event is not a Messages API event")
+        }
+      },
+      end: (headers, started, now) => {
+        if (!state.stopped) throw new IncompleteStream()
+        const completion = state.completion({ provider, model, started }, headers, now)
+        return filteredOf(completion) ?? completion
+      },
+      text: () => state.text,
+      toError: (error, headers, now) => fromUnknown(error, errorContext(client, model, headers, now))
+    }
   })
 }
 

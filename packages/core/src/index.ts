@@ -101,6 +101,11 @@ export * as ProviderRequest from "./ProviderRequest.js"
 /**
  * @since 0.1.0
  */
+export * as ProviderStream from "./ProviderStream.js"
+
+/**
+ * @since 0.1.0
+ */
 export * as RateLimit from "./RateLimit.js"
 
 /**

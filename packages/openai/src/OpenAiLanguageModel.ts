@@ -37,19 +37,13 @@ import type { Completion } from "@effect-llm/core/Completion"
 import type { GenerateRequest } from "@effect-llm/core/GenerateRequest"
 import * as LanguageModel from "@effect-llm/core/LanguageModel"
 import type * as LlmError from "@effect-llm/core/LlmError"
-import { Call, deadlinesIn } from "@effect-llm/core/ProviderCall"
+import type { Call } from "@effect-llm/core/ProviderCall"
 import * as ProviderRequest from "@effect-llm/core/ProviderRequest"
+import * as ProviderStream from "@effect-llm/core/ProviderStream"
 import * as StreamEvent from "@effect-llm/core/StreamEvent"
 import * as Telemetry from "@effect-llm/core/Telemetry"
-import * as Timeout from "@effect-llm/core/Timeout"
-import * as Chunk from "effect/Chunk"
-import * as Clock from "effect/Clock"
-import * as Context from "effect/Context"
-import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import type * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
-import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import type OpenAI from "openai"
@@ -58,7 +52,7 @@ import type { ResponseStreamEvent } from "openai/resources/responses/responses"
 import type { ReasoningEffort } from "openai/resources/shared"
 import * as Chat from "./internal/chat.js"
 import { type CallInfo, isFiltered, type Outcome } from "./internal/completion.js"
-import { type ErrorContext, fromUnknown, interrupted } from "./internal/errors.js"
+import { type ErrorContext, fromUnknown } from "./internal/errors.js"
 import type { ModelOptions } from "./internal/options.js"
 import * as Responses from "./internal/responses.js"
 import { OpenAiClient } from "./OpenAiClient.js"
@@ -214,157 +208,6 @@ const generateWith = (
   )
 }
 
-type Pull = Effect.Effect<Option.Option<readonly [Chunk.Chunk<StreamEvent.StreamEvent>, void]>, LlmError.ProviderError>
-
-const end: Pull = Effect.succeed(Option.none())
-
-/**
- * One streamed call: opens the request on the first pull, then reads one text delta per pull. The
- * deadlines of the call (`ProviderCall.CurrentDeadlines`) are armed on each pull's wait.
- */
-class StreamCall {
-  readonly state: StreamState<unknown>
-  readonly call = new Call()
-  info: CallInfo = undefined as unknown as CallInfo
-  clock: Clock.Clock = undefined as unknown as Clock.Clock
-  /** The connect timeout in force (read on the first pull). */
-  connect: Duration.Duration | undefined = undefined
-  iterator: AsyncIterator<unknown> | undefined = undefined
-  headers: Headers | undefined = undefined
-  seenToken = false
-  /** No more pulls: the stream finished or failed. */
-  done = false
-  /** The HTTP answer was read to its end. */
-  complete = false
-  /** The request's span and metrics (started on the first pull). */
-  attempt: Telemetry.Attempt | undefined = undefined
-  /** The next pull: the first one reads the clock and the deadlines, and opens the request. */
-  pull: Pull
-  readonly read: Pull
-
-  constructor(
-    readonly client: ClientService,
-    readonly api: Api<unknown>,
-    readonly providerName: string,
-    readonly model: string,
-    readonly body: unknown,
-    readonly traced: Telemetry.CallInfo
-  ) {
-    this.state = api.state()
-    this.read = Effect.async((resume) => {
-      if (this.done) return resume(end)
-      this.call.waitWithin(this.clock.unsafeCurrentTimeMillis(), this.seenToken ? "next" : "first")
-      if (this.iterator === undefined) this.open(resume)
-      else this.next(resume)
-      return this.call.cancel
-    })
-    this.pull = Effect.withFiberRuntime((fiber) => {
-      const clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
-      this.clock = clock
-      this.attempt = Telemetry.startAttempt(fiber, traced, true)
-      this.connect = this.call.start(
-        deadlinesIn(fiber.currentContext),
-        fiber.getFiberRef(Timeout.currentConnectTimeout)
-      )
-      this.info = { provider: providerName, model, started: clock.unsafeCurrentTimeMillis() }
-      this.pull = this.read
-      return this.read
-    })
-  }
-
-  open(resume: (effect: Pull) => void) {
-    let promise: ReturnType<Api<unknown>["create"]>
-    try {
-      promise = this.api.create(this.client.client, this.body, this.call.options(this.client.hooked))
-    } catch (error) {
-      return this.fail(resume, error)
-    }
-    promise.then(
-      (result) => {
-        this.call.headersArrived()
-        this.headers = result.response.headers
-        const data = result.data as AsyncIterable<unknown> | null
-        if (data === null || typeof data !== "object" || !(Symbol.asyncIterator in data)) {
-          return this.fail(resume, new SyntaxError("the answer is not an event stream"))
-        }
-        this.iterator = data[Symbol.asyncIterator]()
-        this.next(resume)
-      },
-      (error) => this.fail(resume, error)
-    )
-  }
-
-  next(resume: (effect: Pull) => void) {
-    this.iterator!.next().then(
-      (result) => this.onResult(resume, result),
-      (error) => this.fail(resume, error)
-    )
-  }
-
-  onResult(resume: (effect: Pull) => void, result: IteratorResult<unknown>) {
-    // the SDK ends its event iterator quietly when the request is aborted (a deadline passed)
-    if (this.call.aborted) return this.fail(resume, new Error("the request was aborted"))
-    if (result.done === true) {
-      this.call.waitEnded()
-      this.complete = true
-      this.done = true
-      let outcome: Outcome
-      try {
-        outcome = this.state.outcome(this.info, this.headers!, this.clock.unsafeCurrentTimeMillis())
-      } catch (error) {
-        return this.fail(resume, error)
-      }
-      const attempt = this.attempt!
-      attempt.chunk()
-      if (isFiltered(outcome)) {
-        attempt.fail(outcome)
-        return resume(Effect.fail(outcome))
-      }
-      attempt.succeed(outcome)
-      return resume(Effect.succeed(Option.some([Chunk.of(StreamEvent.finish(outcome)), undefined] as const)))
-    }
-    let text: string | undefined
-    try {
-      text = this.state.event(result.value)
-    } catch (error) {
-      return this.fail(resume, error)
-    }
-    if (text === undefined || text === "") return this.next(resume)
-    this.call.waitEnded()
-    this.attempt!.chunk()
-    const chunk: Pull = Effect.succeed(Option.some([Chunk.of(StreamEvent.textDelta(text)), undefined] as const))
-    const firstEvent = this.seenToken ? undefined : this.call.deadlines?.firstEvent
-    this.seenToken = true
-    resume(firstEvent === undefined ? chunk : Effect.zipRight(firstEvent(this.clock.unsafeCurrentTimeMillis()), chunk))
-  }
-
-  fail(resume: (effect: Pull) => void, error: unknown) {
-    this.done = true
-    this.call.settled()
-    const failure = this.call.timeout(this.providerName, this.model, this.connect) ?? this.failure(error)
-    this.attempt!.fail(failure)
-    resume(Effect.fail(failure))
-  }
-
-  failure(error: unknown): LlmError.ProviderError {
-    const underlying = fromUnknown(
-      error,
-      errorContext(this.client, this.providerName, this.model, this.headers, this.clock.unsafeCurrentTimeMillis())
-    )
-    return this.seenToken ? interrupted(underlying, this.state.text) : underlying
-  }
-
-  /**
-   * Runs when the stream ends for any reason: aborts the request unless the answer was read to its
-   * end, and ends the attempt of a stream left early or interrupted.
-   */
-  readonly release = (exit: Exit.Exit<unknown, unknown>) =>
-    Effect.sync(() => {
-      if (!this.complete) this.call.abort()
-      this.attempt?.close(exit)
-    })
-}
-
 const streamWith = (
   client: ClientService,
   defaultModel: string,
@@ -374,11 +217,20 @@ const streamWith = (
 ): Stream.Stream<StreamEvent.StreamEvent, LlmError.ProviderError> => {
   const model = request.model ?? defaultModel
   const body = api.body(model, options, request, true)
-  const traced = callInfo(client, options, model, request)
-  // the request's span and metrics are recorded by the pulls themselves (no stream nodes for them)
-  return Stream.suspend(() => {
-    const call = new StreamCall(client, api, options.provider, model, body, traced)
-    return Stream.ensuringWith(Stream.unfoldChunkEffect(undefined, () => call.pull), call.release)
+  const providerName = options.provider
+  return ProviderStream.make(callInfo(client, options, model, request), () => {
+    const state = api.state()
+    return {
+      open: (call) =>
+        api.create(client.client, body, call.options(client.hooked)).then((result) => ({
+          headers: result.response.headers,
+          events: result.data
+        })),
+      event: (event) => state.event(event),
+      end: (headers, started, now) => state.outcome({ provider: providerName, model, started }, headers, now),
+      text: () => state.text,
+      toError: (error, headers, now) => fromUnknown(error, errorContext(client, providerName, model, headers, now))
+    }
   })
 }
 

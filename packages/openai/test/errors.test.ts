@@ -1,7 +1,8 @@
+import { interrupted } from "@effect-llm/core/ProviderStream"
 import { assert, describe, it } from "@effect/vitest"
 import { Duration } from "effect"
 import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from "openai"
-import { type ErrorContext, fromUnknown, interrupted, ResponseFailed, UnexpectedBody } from "../src/internal/errors.js"
+import { type ErrorContext, fromUnknown, ResponseFailed, UnexpectedBody } from "../src/internal/errors.js"
 import * as Responses from "../src/internal/responses.js"
 import { apiKey } from "./fixtures.js"
 

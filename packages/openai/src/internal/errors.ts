@@ -231,22 +231,3 @@ export const fromUnknown = (error: unknown, ctx: ErrorContext): LlmError.Provide
   }
   return new LlmError.MalformedResponse({ ...common(ctx, undefined), detail: causeText(error, ctx) })
 }
-
-/**
- * The error of a stream that failed after its first token: `StreamInterrupted` with the text so
- * far, and what went wrong in `detail`.
- *
- * @internal
- */
-export const interrupted = (underlying: LlmError.ProviderError, partialText: string): LlmError.StreamInterrupted => {
-  const detail = "detail" in underlying && typeof underlying.detail === "string"
-    ? `${underlying._tag}: ${underlying.detail}`
-    : underlying._tag
-  return new LlmError.StreamInterrupted({
-    provider: underlying.provider,
-    model: underlying.model,
-    ...(underlying.requestId !== undefined ? { requestId: underlying.requestId } : {}),
-    partialText,
-    detail
-  })
-}

@@ -28,6 +28,9 @@ import {
 import { cacheFigures, stacks } from "./stacks.js"
 
 const quick = process.argv.includes("--quick")
+/** `--only=<text>`: run only the comparisons whose label contains the text (e.g. `--only="openai stream"`). */
+const only = process.argv.find((arg) => arg.startsWith("--only="))?.slice("--only=".length)
+const wanted = (label: string) => only === undefined || label.includes(only)
 const ROUNDS = quick ? 3 : 9
 const SEQ_CALLS = quick ? 50 : 200
 const CONC_CALLS = quick ? 640 : 2560
@@ -265,31 +268,36 @@ const main = async () => {
       const baseRuntime = ManagedRuntime.make(provider.layer(emulator))
       const base = await baseRuntime.runPromise(LanguageModel.LanguageModel)
       // the floor of any Effect wrapper: the raw call in `Effect.promise`, nothing else
-      progress(`${provider.name} generate — Effect.promise floor`)
-      await latencyAndThroughput(
-        `${provider.name} generate Effect.promise(raw SDK) reference`,
-        raw.generate,
-        baseRuntime as unknown as ManagedRuntime.ManagedRuntime<never, never>,
-        Effect.promise(raw.generate),
-        undefined
-      )
+      if (wanted(`${provider.name} generate Effect.promise`)) {
+        progress(`${provider.name} generate — Effect.promise floor`)
+        await latencyAndThroughput(
+          `${provider.name} generate Effect.promise(raw SDK) reference`,
+          raw.generate,
+          baseRuntime as unknown as ManagedRuntime.ManagedRuntime<never, never>,
+          Effect.promise(raw.generate),
+          undefined
+        )
+      }
       // the floor of any Effect stream: the raw SDK's event stream read through `Stream.fromAsyncIterable`
       // and `Stream.runDrain`, nothing else (a `Stream` run has a fixed cost of its own)
-      progress(`${provider.name} stream — Effect Stream floor`)
-      await latencyAndThroughput(
-        `${provider.name} stream Stream.fromAsyncIterable(raw SDK) reference`,
-        raw.stream,
-        baseRuntime as unknown as ManagedRuntime.ManagedRuntime<never, never>,
-        Stream.runDrain(
-          Stream.unwrap(Effect.map(Effect.promise(raw.events), (events) => Stream.fromAsyncIterable(events, String)))
-        ),
-        undefined
-      )
+      if (wanted(`${provider.name} stream Stream.fromAsyncIterable`)) {
+        progress(`${provider.name} stream — Effect Stream floor`)
+        await latencyAndThroughput(
+          `${provider.name} stream Stream.fromAsyncIterable(raw SDK) reference`,
+          raw.stream,
+          baseRuntime as unknown as ManagedRuntime.ManagedRuntime<never, never>,
+          Stream.runDrain(
+            Stream.unwrap(Effect.map(Effect.promise(raw.events), (events) => Stream.fromAsyncIterable(events, String)))
+          ),
+          undefined
+        )
+      }
       for (const stack of stacksToRun) {
         const runtime = ManagedRuntime.make(stack.layer(provider.layer(emulator)))
         const model = await runtime.runPromise(LanguageModel.LanguageModel)
         if (stack.targets) {
           for (const op of ["generate", "stream"] as const) {
+            if (!wanted(`${provider.name} ${op} ${stack.name}`)) continue
             progress(`${provider.name} ${op} — ${stack.name}`)
             await latencyAndThroughput(
               `${provider.name} ${op} ${stack.name}`,
@@ -299,7 +307,7 @@ const main = async () => {
               stack.targets
             )
           }
-        } else {
+        } else if (wanted(`${provider.name} ${stack.name}`)) {
           progress(`${provider.name} — ${stack.name}`)
           await cacheFigures({
             provider: provider.name,
@@ -320,7 +328,7 @@ const main = async () => {
   } finally {
     await emulator.stop()
   }
-  if ((globalThis as { gc?: unknown }).gc) {
+  if ((globalThis as { gc?: unknown }).gc && only === undefined) {
     for (const provider of providers) await memory(provider)
   }
   const file = writeResults(results)

@@ -69,7 +69,7 @@ export interface With<out E, out R = never> extends Pipeable {
   readonly generate: (request: GenerateRequest) => Effect.Effect<Completion, E, R>
   readonly stream: (request: GenerateRequest) => Stream.Stream<StreamEvent, E, R>
   /**
-   * The model enforces the deadlines of `Timeout` itself (`Timeout.CurrentDeadlines`), with one
+   * The model enforces the deadlines of `Timeout` itself (`ProviderCall.deadlinesIn`), with one
    * native timer per call that aborts its HTTP request. The provider adapters set this; a policy
    * keeps it when it adds no wait of its own that ignores the deadlines (see `transform`). When it
    * is not set, `Timeout` enforces its deadlines by running the call in a fiber of its own.
@@ -159,8 +159,10 @@ export interface Transformation<E, R, E2, R2> {
     stream: (request: GenerateRequest) => Stream.Stream<StreamEvent, E, R>
   ) => (request: GenerateRequest) => Stream.Stream<StreamEvent, E2, R2>
   /**
-   * The policy adds no wait that ignores `Timeout.CurrentDeadlines` (its waits, if any, end at the
-   * deadline), so a model that enforces the deadlines still does once wrapped. Default `false`.
+   * The policy adds no wait that ignores `ProviderCall.deadlinesIn` (its waits, if any, end at the
+   * deadline) and hands the request down as it got it or as a spread copy (which keeps the
+   * deadlines it carries), so a model that enforces the deadlines still does once wrapped. Default
+   * `false`.
    */
   readonly keepsDeadlines?: boolean | undefined
 }

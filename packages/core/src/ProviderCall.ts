@@ -15,9 +15,9 @@
  *
  * @since 0.1.0
  */
-import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import type { GenerateRequest } from "./GenerateRequest.js"
 import * as LlmError from "./LlmError.js"
 
 /**
@@ -47,7 +47,7 @@ export const nativeSchedule = (millis: number, f: () => void): () => void => {
 }
 
 /**
- * The deadlines of a call, put in its context by `Timeout.withTimeouts` when the model below
+ * The deadlines of a call, attached to its request by `Timeout.withTimeouts` when the model below
  * enforces them (`LanguageModel.With.enforcesDeadlines`): the provider adapter arms one timer per
  * wait (a `generate` request; a stream pull) on the call's abort handle instead of `Timeout`
  * running the call in a fiber of its own with a timer per chunk. Times are clock milliseconds.
@@ -74,24 +74,33 @@ export interface Deadlines {
 }
 
 /**
- * The deadlines of the current call (absent when no `Timeout` delegates them to the model).
+ * The key under which a request carries its call's deadlines (see {@link withDeadlines}). A
+ * property of the request rather than a service of the call's context: handing it down costs an
+ * object spread, where a context change costs a fiber-ref round trip per timeout.
  *
  * @since 0.1.0
  * @category provider hooks
  */
-export class CurrentDeadlines extends Context.Tag("@effect-llm/core/ProviderCall/CurrentDeadlines")<
-  CurrentDeadlines,
-  Deadlines
->() {}
+export const deadlinesKey: unique symbol = Symbol.for("@effect-llm/core/ProviderCall/Deadlines")
 
 /**
- * The deadlines in a context, or `undefined` (for adapters, which read their fiber's context).
+ * The request with the deadlines its model must enforce (policies that copy the request with a
+ * spread keep them).
  *
  * @since 0.1.0
  * @category provider hooks
  */
-export const deadlinesIn = (context: Context.Context<never>): Deadlines | undefined =>
-  context.unsafeMap.get(CurrentDeadlines.key) as Deadlines | undefined
+export const withDeadlines = (request: GenerateRequest, deadlines: Deadlines): GenerateRequest =>
+  ({ ...request, [deadlinesKey]: deadlines }) as GenerateRequest
+
+/**
+ * The deadlines a request carries, or `undefined` when no `Timeout` delegated any to its model.
+ *
+ * @since 0.1.0
+ * @category provider hooks
+ */
+export const deadlinesIn = (request: GenerateRequest): Deadlines | undefined =>
+  (request as { readonly [deadlinesKey]?: Deadlines })[deadlinesKey]
 
 /**
  * What a wait ends at: a `generate` request (`"call"`), the first pull of a stream (`"first"`), or a
@@ -206,7 +215,7 @@ export class Call {
   }
 
   /**
-   * Starts the timers of a call: takes its deadlines (from the call's context, see
+   * Starts the timers of a call: takes its deadlines (carried by its request, see
    * {@link deadlinesIn}) and arms the connect timer, the deadlines' `connect` or else `connect`
    * (`Timeout.currentConnectTimeout`). Returns the connect timeout in force.
    */

@@ -1,7 +1,7 @@
 /**
  * One provider request of a `generate` call, run in one `Effect.async`: the part every adapter
  * shares. The request gets its abort handle (`ProviderCall.Call`, aborted on interruption), the
- * deadlines of `Timeout` in the call's context and the connect timeout (one timer each), and its
+ * deadlines of `Timeout` its request carries and the connect timeout (one timer each), and its
  * `Telemetry` attempt (span and GenAI metrics, ended from the request's own callbacks). The adapter
  * sends the request and settles it with `succeed`, `failWith` (a typed error) or `fail` (anything the
  * SDK threw, mapped by the adapter's `toError` unless one of the call's own timers aborted it).
@@ -110,7 +110,7 @@ export const run = (
 ): Effect.Effect<Completion, LlmError.ProviderError> =>
   Effect.withFiberRuntime((fiber) => {
     const clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
-    const deadlines = deadlinesIn(fiber.currentContext)
+    const deadlines = deadlinesIn(info.request)
     const connect = fiber.getFiberRef(currentConnectTimeout)
     return Effect.async<Completion, LlmError.ProviderError>((resume) => {
       const request = new Request(clock, Telemetry.startAttempt(fiber, info, false), info, toError, resume)

@@ -2,7 +2,7 @@
  * One provider request of a `stream` call: the part every adapter shares. The request opens on the
  * first pull; each pull reads events until one carries text (one `TextDelta` per pull), then the
  * end of the events gives the `Finish`. Each pull's wait is armed with the deadlines of `Timeout`
- * (`ProviderCall.CurrentDeadlines`) and the connect timeout; the telemetry attempt is recorded from
+ * (`ProviderCall.deadlinesIn`) and the connect timeout; the telemetry attempt is recorded from
  * the pulls (time to first chunk, completion or failure, early exit); a failure after the first
  * text is `StreamInterrupted` with the partial text; leaving the stream before its end aborts the
  * request. The adapter says how to send the request and read its events (`Source`).
@@ -72,6 +72,17 @@ const end: Pull = Effect.succeed(Option.none())
 
 const isError = (value: Completion | LlmError.ProviderError): value is LlmError.ProviderError => "_tag" in value
 
+const emitted = (events: Array<StreamEvent.StreamEvent>): Pull =>
+  Effect.succeed(Option.some([Chunk.unsafeFromArray(events), undefined] as const))
+
+/** Runs `f` once the microtasks at hand have run: after the events of one network read. */
+const afterMicrotasks: (f: () => void) => void = typeof setImmediate === "function"
+  ? (f) => void setImmediate(f)
+  : (f) => void setTimeout(f, 0)
+
+/** An event read while no pull waited for it: its result, or what the SDK threw. */
+type Ready = { readonly result: IteratorResult<unknown> } | { readonly error: unknown }
+
 class StreamCall {
   readonly call = new Call()
   clock: Clock.Clock = undefined as unknown as Clock.Clock
@@ -82,63 +93,122 @@ class StreamCall {
   headers: Headers | undefined = undefined
   attempt: Telemetry.Attempt | undefined = undefined
   seenToken = false
-  /** No more pulls: the stream finished or failed. */
+  /** No more reads: the stream finished or failed. */
   done = false
   /** The events were read to their end. */
   complete = false
+  /** The resume of the pull that waits, if one does. */
+  resume: ((effect: Pull) => void) | undefined = undefined
+  /** The text events the waiting pull has read so far (delivered together as one chunk). */
+  batch: Array<StreamEvent.StreamEvent> | undefined = undefined
+  /** An `iterator.next()` is in flight. */
+  reading = false
+  /** What a read settled with after the last pull was answered. */
+  ready: Ready | undefined = undefined
+  /** What the next pull answers: the failure or end that came after a batch. */
+  last: Pull | undefined = undefined
   /** The next pull: the first one reads the clock, the deadlines and the connect timeout. */
   pull: Pull
   readonly read: Pull
 
   constructor(readonly info: Telemetry.CallInfo, readonly source: Source) {
     this.read = Effect.async((resume) => {
+      if (this.last !== undefined) return resume(this.last)
       if (this.done) return resume(end)
       this.call.waitWithin(this.clock.unsafeCurrentTimeMillis(), this.seenToken ? "next" : "first")
-      if (this.iterator === undefined) this.open(resume)
-      else this.next(resume)
+      this.resume = resume
+      const ready = this.ready
+      if (ready !== undefined) {
+        this.ready = undefined
+        if ("result" in ready) this.onResult(ready.result)
+        else this.fail(ready.error)
+      } else if (this.iterator === undefined) this.open()
+      else if (!this.reading) this.next()
       return this.call.cancel
     })
     this.pull = Effect.withFiberRuntime((fiber) => {
       this.clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
       this.started = this.clock.unsafeCurrentTimeMillis()
       this.attempt = Telemetry.startAttempt(fiber, info, true)
-      this.connect = this.call.start(deadlinesIn(fiber.currentContext), fiber.getFiberRef(currentConnectTimeout))
+      this.connect = this.call.start(deadlinesIn(info.request), fiber.getFiberRef(currentConnectTimeout))
       this.pull = this.read
       return this.read
     })
   }
 
-  open(resume: (effect: Pull) => void) {
+  /** Answers the waiting pull. */
+  answer(effect: Pull) {
+    const resume = this.resume!
+    this.resume = undefined
+    resume(effect)
+  }
+
+  /**
+   * Answers the waiting pull with its batch; once no more events are at hand (a macrotask later:
+   * the events of one network read come in microtasks), or with the stream's `last` answer.
+   */
+  readonly flush = () => {
+    const batch = this.batch
+    if (batch === undefined || this.resume === undefined) return
+    this.batch = undefined
+    const chunk = emitted(batch)
+    const firstEvent = this.seenToken ? undefined : this.call.deadlines?.firstEvent
+    this.seenToken = true
+    this.answer(
+      firstEvent === undefined ? chunk : Effect.zipRight(firstEvent(this.clock.unsafeCurrentTimeMillis()), chunk)
+    )
+  }
+
+  /** Answers the waiting pull with `effect` after its batch, if it has one. */
+  finish(effect: Pull) {
+    if (this.batch === undefined) return this.answer(effect)
+    this.last = effect
+    this.flush()
+  }
+
+  open() {
     let response: ReturnType<Source["open"]>
     try {
       response = this.source.open(this.call)
     } catch (error) {
-      return this.fail(resume, error)
+      return this.fail(error)
     }
     response.then(
       ({ events, headers }) => {
         this.call.headersArrived()
         this.headers = headers
         if (events === null || typeof events !== "object" || !(Symbol.asyncIterator in events)) {
-          return this.fail(resume, new SyntaxError("the answer is not an event stream"))
+          return this.fail(new SyntaxError("the answer is not an event stream"))
         }
         this.iterator = (events as AsyncIterable<unknown>)[Symbol.asyncIterator]()
-        this.next(resume)
+        this.next()
       },
-      (error) => this.fail(resume, error)
+      (error) => this.fail(error)
     )
   }
 
-  next(resume: (effect: Pull) => void) {
-    this.iterator!.next().then(
-      (result) => this.onResult(resume, result),
-      (error) => this.fail(resume, error)
-    )
+  next() {
+    this.reading = true
+    this.iterator!.next().then(this.settled, this.threw)
   }
 
-  onResult(resume: (effect: Pull) => void, result: IteratorResult<unknown>) {
+  readonly settled = (result: IteratorResult<unknown>) => {
+    this.reading = false
+    if (this.done) return
+    if (this.resume === undefined) this.ready = { result }
+    else this.onResult(result)
+  }
+
+  readonly threw = (error: unknown) => {
+    this.reading = false
+    if (this.done) return
+    if (this.resume === undefined) this.ready = { error }
+    else this.fail(error)
+  }
+
+  onResult(result: IteratorResult<unknown>) {
     // the SDKs end their event iterators quietly when the request is aborted (a deadline passed)
-    if (this.call.aborted) return this.fail(resume, new Error("the request was aborted"))
+    if (this.call.aborted) return this.fail(new Error("the request was aborted"))
     if (result.done === true) {
       this.call.waitEnded()
       this.complete = true
@@ -147,44 +217,52 @@ class StreamCall {
       try {
         outcome = this.source.end(this.headers!, this.started, this.clock.unsafeCurrentTimeMillis())
       } catch (error) {
-        return this.fail(resume, error)
+        return this.fail(error)
       }
       const attempt = this.attempt!
       attempt.chunk()
       if (isError(outcome)) {
         attempt.fail(outcome)
-        return resume(Effect.fail(outcome))
+        return this.finish(Effect.fail(outcome))
       }
       attempt.succeed(outcome)
-      return resume(Effect.succeed(Option.some([Chunk.of(StreamEvent.finish(outcome)), undefined] as const)))
+      const finish = StreamEvent.finish(outcome)
+      if (this.batch === undefined) return this.answer(emitted([finish]))
+      this.batch.push(finish)
+      this.last = end
+      return this.flush()
     }
     let text: string | undefined
     try {
       text = this.source.event(result.value)
     } catch (error) {
-      return this.fail(resume, error)
+      return this.fail(error)
     }
-    if (text === undefined || text === "") return this.next(resume)
-    this.call.waitEnded()
-    this.attempt!.chunk()
-    const chunk: Pull = Effect.succeed(Option.some([Chunk.of(StreamEvent.textDelta(text)), undefined] as const))
-    const firstEvent = this.seenToken ? undefined : this.call.deadlines?.firstEvent
-    this.seenToken = true
-    resume(firstEvent === undefined ? chunk : Effect.zipRight(firstEvent(this.clock.unsafeCurrentTimeMillis()), chunk))
+    if (text !== undefined && text !== "") {
+      const event = StreamEvent.textDelta(text)
+      if (this.batch !== undefined) this.batch.push(event)
+      else {
+        this.call.waitEnded()
+        this.attempt!.chunk()
+        this.batch = [event]
+        afterMicrotasks(this.flush)
+      }
+    }
+    this.next()
   }
 
-  fail(resume: (effect: Pull) => void, error: unknown) {
+  fail(error: unknown) {
     this.done = true
     this.call.settled()
     const failure = this.call.timeout(this.info.provider, this.info.request.model ?? this.info.model, this.connect) ??
       this.failure(error)
     this.attempt!.fail(failure)
-    resume(Effect.fail(failure))
+    this.finish(Effect.fail(failure))
   }
 
   failure(error: unknown): LlmError.ProviderError {
     const underlying = this.source.toError(error, this.headers, this.clock.unsafeCurrentTimeMillis())
-    return this.seenToken ? interrupted(underlying, this.source.text()) : underlying
+    return this.seenToken || this.batch !== undefined ? interrupted(underlying, this.source.text()) : underlying
   }
 
   /**
@@ -193,6 +271,7 @@ class StreamCall {
    */
   readonly release = (exit: Exit.Exit<unknown, unknown>) =>
     Effect.sync(() => {
+      this.done = true
       if (!this.complete) this.call.abort()
       this.attempt?.close(exit)
     })

@@ -46,7 +46,8 @@ import { sleepWithin as sleepUntilDeadline } from "./Timeout.js"
 
 // A wait that ends at the call's deadline when a `Timeout` above delegates it; its `Timeout` failure
 // then belongs to that policy's error type, not to this one's.
-const sleepWithin = (millis: number): Effect.Effect<void> => sleepUntilDeadline(millis) as Effect.Effect<void>
+const sleepWithin = (millis: number, request: GenerateRequest): Effect.Effect<void> =>
+  sleepUntilDeadline(millis, request) as Effect.Effect<void>
 import * as internalStream from "./internal/stream.js"
 import { RateLimited } from "./LlmError.js"
 
@@ -233,7 +234,7 @@ export const withLimits: {
       }
       return limiter
     }
-    const admit = (clock: Clock.Clock, limiter: Limiter, model: string, cost: number) => {
+    const admit = (clock: Clock.Clock, limiter: Limiter, model: string, cost: number, request: GenerateRequest) => {
       const now = clock.unsafeCurrentTimeMillis()
       const { limit, undo, wait } = limiter.acquire(cost, now)
       if (wait <= 0) return Effect.void
@@ -244,7 +245,7 @@ export const withLimits: {
       return Effect.zipRight(
         CallEvent.emit({ _tag: "RateLimitWait", provider, model, delayMillis: wait, limit }),
         // ends at the call's deadline (under a `Timeout` that delegates it), giving the slot back
-        Effect.tapError(sleepWithin(wait), () => Effect.sync(undo))
+        Effect.tapError(sleepWithin(wait, request), () => Effect.sync(undo))
       )
     }
     const onError = (clock: Clock.Clock, limiter: Limiter) => (error: unknown) => {
@@ -268,7 +269,7 @@ export const withLimits: {
           const learnFrom = onCompletion(clock, limiter, model, cost)
           const failed = onError(clock, limiter)
           return Effect.zipRight(
-            admit(clock, limiter, model, cost),
+            admit(clock, limiter, model, cost, request),
             generate(request).pipe(
               Effect.tap((completion) => Effect.sync(() => learnFrom(completion))),
               Effect.tapError((error) => Effect.sync(() => failed(error)))
@@ -283,7 +284,7 @@ export const withLimits: {
           const learnFrom = onCompletion(clock, limiter, model, cost)
           const failed = onError(clock, limiter)
           return Effect.as(
-            admit(clock, limiter, model, cost),
+            admit(clock, limiter, model, cost, request),
             stream(request).pipe(
               Stream.mapChunks((chunk) => {
                 for (const event of chunk) if (event._tag === "Finish") learnFrom(event.completion)

@@ -46,7 +46,8 @@ import { sleepWithin as sleepUntilDeadline } from "./Timeout.js"
 
 // A wait that ends at the call's deadline when a `Timeout` above delegates it; its `Timeout` failure
 // then belongs to that policy's error type, not to this one's.
-const sleepWithin = (millis: number): Effect.Effect<void> => sleepUntilDeadline(millis) as Effect.Effect<void>
+const sleepWithin = (millis: number, request: GenerateRequest): Effect.Effect<void> =>
+  sleepUntilDeadline(millis, request) as Effect.Effect<void>
 import * as internalStream from "./internal/stream.js"
 import type { StreamEvent } from "./StreamEvent.js"
 
@@ -373,7 +374,7 @@ export const withPolicy: {
                   delay === undefined
                     ? Effect.fail(error)
                     : Effect.zipRight(
-                      sleepWithin(delay),
+                      sleepWithin(delay, request),
                       Effect.zipRight(
                         CallEvent.emit({ _tag: "AttemptStarted", provider, model, attempt: run!.retries + 1 }),
                         Effect.suspend(() => attempt(clock.unsafeCurrentTimeMillis()))
@@ -410,7 +411,7 @@ export const withPolicy: {
                       : internalStream.unwrap(
                         Effect.as(
                           Effect.zipRight(
-                            sleepWithin(delay),
+                            sleepWithin(delay, request),
                             CallEvent.emit({ _tag: "AttemptStarted", provider, model, attempt: run!.retries + 1 })
                           ),
                           Stream.suspend(() => attempt(clock.unsafeCurrentTimeMillis()))

@@ -16,8 +16,8 @@
  *
  * Cost: when the model below enforces deadlines (`LanguageModel.With.enforcesDeadlines`: the
  * OpenAI and Anthropic adapters, through the policies that keep the mark — retry, rate limit,
- * breaker, fallback, budget, ledger, cost, `traceCall`), the deadlines go into the call's context
- * (`ProviderCall.CurrentDeadlines`) and the adapter arms one native timer per wait (the request; each
+ * breaker, fallback, budget, ledger, cost, `traceCall`), the deadlines travel with the request
+ * (`ProviderCall.withDeadlines`) and the adapter arms one native timer per wait (the request; each
  * stream pull) on the abort handle of its HTTP request: no fiber, nothing per chunk. Nested timeouts
  * combine (each phase's earliest). Waits of policies in between (a retry's backoff, a rate-limit
  * slot) end at the deadline (`sleepWithin`). Any other model is timed here: one forked fiber and one
@@ -55,7 +55,7 @@ import * as internalStream from "./internal/stream.js"
 import { scheduleOn, withDeadline } from "./internal/timeoutDeadline.js"
 import * as LanguageModel from "./LanguageModel.js"
 import { Timeout } from "./LlmError.js"
-import { CurrentDeadlines, type Deadlines, deadlinesIn } from "./ProviderCall.js"
+import { type Deadlines, deadlinesIn, withDeadlines } from "./ProviderCall.js"
 import type { StreamEvent } from "./StreamEvent.js"
 
 /**
@@ -144,17 +144,17 @@ const clockOf = (fiber: RuntimeFiber): Clock.Clock =>
 
 /**
  * A wait of a policy (a retry's backoff, a rate-limit slot) that ends at the deadline of the call:
- * sleeps `millis`, or, when a `Timeout` above delegated its deadlines (`ProviderCall.CurrentDeadlines`)
- * and the call's deadline comes first, sleeps until then and fails with that `Timeout`. Policies that
- * wait with it keep `LanguageModel.With.enforcesDeadlines`.
+ * sleeps `millis`, or, when a `Timeout` above delegated its deadlines (the `request` carries them,
+ * `ProviderCall.deadlinesIn`) and the call's deadline comes first, sleeps until then and fails with
+ * that `Timeout`. Policies that wait with it keep `LanguageModel.With.enforcesDeadlines`.
  *
  * @since 0.1.0
  * @category provider hooks
  */
-export const sleepWithin = (millis: number): Effect.Effect<void, Timeout> =>
-  Effect.withFiberRuntime((fiber) => {
-    const deadlines = deadlinesIn(fiber.currentContext)
-    if (deadlines === undefined) return Effect.sleep(Duration.millis(millis))
+export const sleepWithin = (millis: number, request: GenerateRequest): Effect.Effect<void, Timeout> => {
+  const deadlines = deadlinesIn(request)
+  if (deadlines === undefined) return Effect.sleep(Duration.millis(millis))
+  return Effect.withFiberRuntime((fiber) => {
     let at = deadlines.end
     let error = deadlines.onEnd
     if (deadlines.firstToken !== undefined && (at === undefined || deadlines.firstToken < at)) {
@@ -165,6 +165,7 @@ export const sleepWithin = (millis: number): Effect.Effect<void, Timeout> =>
     if (at === undefined || now + millis < at) return Effect.sleep(Duration.millis(millis))
     return Effect.zipRight(Effect.sleep(Duration.millis(Math.max(0, at - now))), Effect.fail(error()))
   })
+}
 
 const earlier = <A>(
   a: number | undefined,
@@ -218,7 +219,7 @@ export const withTimeouts: {
   const fail = (request: GenerateRequest, phase: Timeout["phase"], after: number) =>
     new Timeout({ provider, model: request.model ?? self.model, phase, after: Duration.millis(after) })
   // The model below enforces deadlines itself (a provider adapter, through policies that keep the
-  // mark): hand them over in the call's context, no fiber and no timer here.
+  // mark): hand them over with the request, no fiber and no timer here.
   const delegate = self.enforcesDeadlines === true
   const deadlinesOf = (
     fiber: RuntimeFiber,
@@ -229,7 +230,7 @@ export const withTimeouts: {
     const clock = clockOf(fiber)
     const started = clock.unsafeCurrentTimeMillis()
     const model = request.model ?? self.model
-    return combine(deadlinesIn(fiber.currentContext), {
+    return combine(deadlinesIn(request), {
       end: deadline === undefined ? undefined : started + deadline,
       onEnd: () => fail(request, "total", deadline!),
       firstToken: streaming && firstToken !== undefined ? started + firstToken : undefined,
@@ -254,11 +255,7 @@ export const withTimeouts: {
       }
       if (delegate) {
         return Effect.withFiberRuntime((fiber) =>
-          Effect.locally(
-            generate(request),
-            FiberRef.currentContext,
-            Context.add(fiber.currentContext, CurrentDeadlines, deadlinesOf(fiber, request, deadline, false))
-          )
+          generate(withDeadlines(request, deadlinesOf(fiber, request, deadline, false)))
         )
       }
       return withDeadline(
@@ -274,14 +271,11 @@ export const withTimeouts: {
         return stream(request)
       }
       if (delegate) {
-        return internalStream.unwrap(Effect.withFiberRuntime((fiber) =>
-          Effect.succeed(
-            Stream.provideContext(
-              stream(request) as Stream.Stream<StreamEvent, E>,
-              Context.add(fiber.currentContext, CurrentDeadlines, deadlinesOf(fiber, request, deadline, true))
-            ) as Stream.Stream<StreamEvent, E, R>
+        return internalStream.unwrap(
+          Effect.withFiberRuntime((fiber) =>
+            Effect.succeed(stream(withDeadlines(request, deadlinesOf(fiber, request, deadline, true))))
           )
-        ))
+        )
       }
       return Stream.unwrapScoped(
         Effect.flatMap(Stream.toPull(stream(request)), (pull) =>

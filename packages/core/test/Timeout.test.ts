@@ -169,21 +169,21 @@ describe("Timeout", () => {
         provider: "fake",
         model: "fake-1",
         enforcesDeadlines: true,
-        generate: () =>
-          Effect.withFiberRuntime((fiber) => {
-            seen.push(ProviderCall.deadlinesIn(fiber.currentContext))
-            return Effect.succeed(completion("ok", { provider: "fake", model: "fake-1" }))
+        generate: (request) =>
+          Effect.sync(() => {
+            seen.push(ProviderCall.deadlinesIn(request))
+            return completion("ok", { provider: "fake", model: "fake-1" })
           }),
-        stream: () =>
-          Stream.fromEffect(Effect.withFiberRuntime((fiber) => {
-            seen.push(ProviderCall.deadlinesIn(fiber.currentContext))
-            return Effect.succeed(StreamEvent.finish(completion("ok", { provider: "fake", model: "fake-1" })))
+        stream: (request) =>
+          Stream.fromEffect(Effect.sync(() => {
+            seen.push(ProviderCall.deadlinesIn(request))
+            return StreamEvent.finish(completion("ok", { provider: "fake", model: "fake-1" }))
           }))
       })
       return { model, seen }
     }
 
-    it.effect("generate: the deadline goes into the call's context (no fiber of Timeout's own)", () =>
+    it.effect("generate: the deadline travels with the request (no fiber of Timeout's own)", () =>
       Effect.gen(function*() {
         const { model, seen } = enforcing()
         yield* TestClock.adjust("1 second")
@@ -220,7 +220,7 @@ describe("Timeout", () => {
         assert.strictEqual(seen[0]?.schedule, ProviderCall.nativeSchedule)
       }))
 
-    it.effect("a model that does not enforce them is timed by Timeout itself (nothing in context)", () =>
+    it.effect("a model that does not enforce them is timed by Timeout itself (the request carries none)", () =>
       Effect.gen(function*() {
         const { model, seen } = enforcing()
         const plain = LanguageModel.make({

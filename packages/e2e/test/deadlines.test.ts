@@ -1,5 +1,5 @@
 /**
- * Deadlines enforced by the provider adapters (`ProviderCall.CurrentDeadlines`): `Timeout` hands its
+ * Deadlines enforced by the provider adapters (`ProviderCall.deadlinesIn`): `Timeout` hands its
  * deadlines to a model that enforces them (no fiber, one timer per wait), for both providers, with
  * the real SDKs against the emulator and `TestClock` driving every timer.
  */

@@ -54,6 +54,23 @@ describe("AnthropicLanguageModel.stream", () => {
       })
     ))
 
+  it.live("the events of one network read come as one chunk, events sent apart come apart", () =>
+    withEmulator(({ emulator, model }) =>
+      Effect.gen(function*() {
+        const textsPerChunk = Effect.suspend(() => Stream.runCollect(Stream.chunks(model.stream(prompt("hi"))))).pipe(
+          Effect.map((chunks) =>
+            Chunk.toReadonlyArray(chunks).map((chunk) => Chunk.filter(chunk, (e) => e._tag === "TextDelta").length)
+          )
+        )
+        // the emulator writes a whole answer at once: its deltas and the Finish share a chunk
+        yield* emulator.script([{ _tag: "Reply", chunks: ["Hel", "lo ", "there"] }])
+        assert.deepStrictEqual(yield* textsPerChunk, [3])
+        // 30 ms between the deltas: one chunk each
+        yield* emulator.script([{ _tag: "ChunkDelay", delayMs: 30, text: "a b c" }])
+        assert.deepStrictEqual((yield* textsPerChunk).filter((n) => n > 0), [1, 1, 1])
+      })
+    ))
+
   for (const [name, step, check] of httpRows) {
     it.live(`maps ${name} before the first token`, () =>
       withEmulator(({ emulator, model }) =>

@@ -1,7 +1,9 @@
-import { LanguageModel, LlmError, Timeout } from "@effect-llm/core"
+import { LanguageModel, LlmError, type StreamEvent, Timeout } from "@effect-llm/core"
 import { Emulator } from "@effect-llm/testing"
 import { assert, describe, layer } from "@effect/vitest"
-import { Duration, Effect, Exit, Fiber, Schema, Stream, Tracer } from "effect"
+import { Chunk, Duration, Effect, Exit, Fiber, Schema, Stream, Tracer } from "effect"
+
+const isTextDelta = (event: StreamEvent.StreamEvent) => event._tag === "TextDelta"
 import * as OpenAiClient from "../src/OpenAiClient.js"
 import * as OpenAiLanguageModel from "../src/OpenAiLanguageModel.js"
 import {
@@ -103,6 +105,22 @@ layer(TestLayer, { excludeTestServices: true })("OpenAiLanguageModel", (it) => {
           if (api === "chat-completions") {
             assert.deepStrictEqual((request.body as Record<string, unknown>)["stream_options"], { include_usage: true })
           }
+        }))
+
+      it.effect("stream: the events of one network read come as one chunk, events sent apart come apart", () =>
+        Effect.gen(function*() {
+          const textsPerChunk = <E, R>(stream: Stream.Stream<StreamEvent.StreamEvent, E, R>) =>
+            Effect.map(
+              Stream.runCollect(Stream.chunks(stream)),
+              (chunks) => Chunk.toReadonlyArray(chunks).map((chunk) => Chunk.filter(chunk, isTextDelta).length)
+            )
+          // the emulator writes a whole answer at once: its deltas and the Finish share a chunk
+          yield* script([{ _tag: "Reply", chunks: ["Hel", "lo ", "wor", "ld"] }])
+          assert.deepStrictEqual(yield* textsPerChunk(model.stream(hello)), [4])
+          // 30 ms between the deltas: one chunk each
+          yield* script([{ _tag: "ChunkDelay", delayMs: 30, text: "a b c" }])
+          const apart = yield* textsPerChunk(model.stream(hello))
+          assert.deepStrictEqual(apart.filter((n) => n > 0), [1, 1, 1])
         }))
 
       for (const mode of modes) {

@@ -53,6 +53,7 @@ import * as BudgetStore from "./BudgetStore.js"
 import * as CallEvent from "./CallEvent.js"
 import type { Completion, Usage } from "./Completion.js"
 import type { GenerateRequest } from "./GenerateRequest.js"
+import { type Given, Known, withGiven } from "./internal/given.js"
 import * as LanguageModel from "./LanguageModel.js"
 import { BudgetExceeded } from "./LlmError.js"
 import * as ModelCatalog from "./ModelCatalog.js"
@@ -334,65 +335,79 @@ const makeEnforcer = (options: Options) => {
     provider: string,
     defaultModel: string,
     request: GenerateRequest
-  ): Effect.Effect<Plan, BudgetExceeded> =>
-    Effect.gen(function*() {
-      const store = Context.get(context, BudgetStore.BudgetStore)
-      const catalog = Context.get(context, ModelCatalog.ModelCatalog)
-      const tokenizer = Context.get(context, Tokenizer.Tokenizer)
-      const target: Tokenizer.Target = { provider, model: request.model ?? defaultModel }
-      let info = Option.getOrUndefined(catalog.find(target.provider, target.model))
-      if (info === undefined && needsUsd) {
-        if (options.unpricedFallback === undefined) {
-          return yield* Effect.die(new ModelCatalog.UnknownModel(target))
-        }
-        info = {
-          provider: target.provider,
-          model: target.model,
-          pricing: options.unpricedFallback,
-          contextWindow: Number.MAX_SAFE_INTEGER,
-          maxOutputTokens: defaultMaxOutput,
-          pricesAsOf: "1970-01-01"
-        }
+  ): Effect.Effect<Plan, BudgetExceeded> => {
+    const store = Context.get(context, BudgetStore.BudgetStore)
+    const catalog = Context.get(context, ModelCatalog.ModelCatalog)
+    const tokenizer = Context.get(context, Tokenizer.Tokenizer)
+    const target: Tokenizer.Target = { provider, model: request.model ?? defaultModel }
+    let info = Option.getOrUndefined(catalog.find(target.provider, target.model))
+    if (info === undefined && needsUsd) {
+      if (options.unpricedFallback === undefined) return Effect.die(new ModelCatalog.UnknownModel(target))
+      info = {
+        provider: target.provider,
+        model: target.model,
+        pricing: options.unpricedFallback,
+        contextWindow: Number.MAX_SAFE_INTEGER,
+        maxOutputTokens: defaultMaxOutput,
+        pricesAsOf: "1970-01-01"
       }
-      const inputTokens = yield* tokenizer.count(
-        request,
-        target,
-        options.exactCount ? { exact: true } : undefined
-      )
-      if (perRequest?.maxInputTokens !== undefined && inputTokens > perRequest.maxInputTokens) {
-        return yield* refuse({ target }, "request", "tokens", perRequest.maxInputTokens, 0, inputTokens)
+    }
+    const counted = tokenizer.count(request, target, options.exactCount ? { exact: true } : undefined)
+    return Effect.flatMap(counted, (inputTokens) => planFor(store, target, info, request, inputTokens))
+  }
+
+  /** The reservation of a call whose input is counted: one store round trip, events only when listened to. */
+  const planFor = (
+    store: BudgetStore.Service,
+    target: Tokenizer.Target,
+    info: ModelCatalog.ModelInfo | undefined,
+    request: GenerateRequest,
+    inputTokens: number
+  ): Effect.Effect<Plan, BudgetExceeded> => {
+    if (perRequest?.maxInputTokens !== undefined && inputTokens > perRequest.maxInputTokens) {
+      return refuse({ target }, "request", "tokens", perRequest.maxInputTokens, 0, inputTokens)
+    }
+    // USD is counted in integer nano-dollars (exact sums); reservations round up, commits to nearest
+    const inNano = info ? Math.max(info.pricing.input, info.pricing.cacheWrite ?? info.pricing.input) * 1_000 : 0
+    const outNano = info
+      ? Math.ceil(Math.max(info.pricing.output, info.pricing.reasoning ?? info.pricing.output) * 1_000)
+      : 0
+    const inputNano = Math.ceil(inputTokens * inNano)
+    let kMax = Math.min(
+      request.maxOutputTokens ?? info?.maxOutputTokens ?? defaultMaxOutput,
+      info?.maxOutputTokens ?? Number.POSITIVE_INFINITY,
+      perRequest?.maxOutputTokens ?? Number.POSITIVE_INFINITY
+    )
+    const kMinWanted = clamp ? Math.min(minOutput, kMax) : kMax
+    if (perRequest?.maxUsd !== undefined) {
+      const maxNano = Math.round(perRequest.maxUsd * NANO)
+      const fit = outNano > 0 ? Math.floor((maxNano - inputNano) / outNano) : kMax
+      if (fit < kMinWanted) {
+        return refuse(
+          { target },
+          "request",
+          "usd",
+          perRequest.maxUsd,
+          0,
+          (inputNano + kMinWanted * outNano) / NANO
+        )
       }
-      // USD is counted in integer nano-dollars (exact sums); reservations round up, commits to nearest
-      const inNano = info ? Math.max(info.pricing.input, info.pricing.cacheWrite ?? info.pricing.input) * 1_000 : 0
-      const outNano = info
-        ? Math.ceil(Math.max(info.pricing.output, info.pricing.reasoning ?? info.pricing.output) * 1_000)
-        : 0
-      const inputNano = Math.ceil(inputTokens * inNano)
-      let kMax = Math.min(
-        request.maxOutputTokens ?? info?.maxOutputTokens ?? defaultMaxOutput,
-        info?.maxOutputTokens ?? Number.POSITIVE_INFINITY,
-        perRequest?.maxOutputTokens ?? Number.POSITIVE_INFINITY
-      )
-      const kMinWanted = clamp ? Math.min(minOutput, kMax) : kMax
-      if (perRequest?.maxUsd !== undefined) {
-        const maxNano = Math.round(perRequest.maxUsd * NANO)
-        const fit = outNano > 0 ? Math.floor((maxNano - inputNano) / outNano) : kMax
-        if (fit < kMinWanted) {
-          return yield* refuse(
-            { target },
-            "request",
-            "usd",
-            perRequest.maxUsd,
-            0,
-            (inputNano + kMinWanted * outNano) / NANO
-          )
-        }
-        kMax = Math.min(kMax, fit)
-      }
-      const kMin = clamp ? Math.min(kMinWanted, kMax) : kMax
-      const scoped = applicable(request)
-      const now = yield* Clock.currentTimeMillis
-      const id = `${instance}-${++sequence}`
+      kMax = Math.min(kMax, fit)
+    }
+    const kMin = clamp ? Math.min(kMinWanted, kMax) : kMax
+    const scoped = applicable(request)
+    const plan = (k: number): Plan => ({
+      id,
+      request: k === request.maxOutputTokens ? request : { ...request, maxOutputTokens: k },
+      target,
+      info,
+      inputTokens,
+      items: scoped.map(({ rule, scope }) => ({ scope, unit: rule.limit.unit }))
+    })
+    const id = `${instance}-${++sequence}`
+    if (scoped.length === 0) return Effect.succeed(plan(kMax))
+    return Effect.withFiberRuntime((fiber) => {
+      const now = Context.get(fiber.currentDefaultServices, Clock.Clock).unsafeCurrentTimeMillis()
       const items = scoped.map(({ rule, scope }): BudgetStore.Item => {
         const usdUnit = rule.limit.unit === "usd"
         return {
@@ -403,13 +418,11 @@ const makeEnforcer = (options: Options) => {
           rate: usdUnit ? outNano : 1
         }
       })
-      let k = kMax
-      if (items.length > 0) {
-        const result = yield* store.reserve({ id, now, expiresAt: now + ttl, kMin, kMax, items })
+      return Effect.flatMap(store.reserve({ id, now, expiresAt: now + ttl, kMin, kMax, items }), (result) => {
         if (result._tag === "Refused") {
           const { rule, scope } = scoped[result.index]!
           const scale = rule.limit.unit === "usd" ? NANO : 1
-          return yield* refuse(
+          return refuse(
             { target },
             scope,
             rule.limit.unit,
@@ -418,60 +431,59 @@ const makeEnforcer = (options: Options) => {
             result.requested / scale
           )
         }
-        k = result.k
-        const listening = yield* CallEvent.isListening
+        const k = result.k
+        const listening = fiber.getFiberRef(CallEvent.currentListeners).length > 0
+        const effects: Array<Effect.Effect<void>> = []
         for (let i = 0; i < items.length; i++) {
           const { rule, scope } = scoped[i]!
           const item = items[i]!
-          const amount = (item.base + k * item.rate) / (rule.limit.unit === "usd" ? NANO : 1)
+          const scale = rule.limit.unit === "usd" ? NANO : 1
           if (listening) {
-            yield* CallEvent.emit({
+            effects.push(CallEvent.emit({
               _tag: "BudgetDecision",
               decision: "reserved",
               scope,
               unit: rule.limit.unit,
-              amount
-            })
+              amount: (item.base + k * item.rate) / scale
+            }))
           }
           if (rule.limit.soft !== undefined) {
             const threshold = rule.limit.amount * rule.limit.soft
-            const level = result.levels[i]! / (rule.limit.unit === "usd" ? NANO : 1)
+            const level = result.levels[i]! / scale
             const fired = softFired.get(item.key) === true
             if (level >= threshold && !fired) {
               softFired.set(item.key, true)
-              yield* CallEvent.emit({
-                _tag: "BudgetDecision",
-                decision: "soft-limit",
-                scope,
-                unit: rule.limit.unit,
-                amount: level
-              })
-              yield* AlertSink.send({
-                kind: "soft-budget",
-                key: scope,
-                severity: "warning",
-                message: `Budget ${scope} passed its soft limit: ${format(level, rule.limit.unit)} of ${
-                  format(rule.limit.amount, rule.limit.unit)
-                } (${windowKeyOf(rule.limit.window)})`,
-                value: level,
-                threshold,
-                at: now
-              })
+              effects.push(
+                CallEvent.emit({
+                  _tag: "BudgetDecision",
+                  decision: "soft-limit",
+                  scope,
+                  unit: rule.limit.unit,
+                  amount: level
+                }),
+                AlertSink.send({
+                  kind: "soft-budget",
+                  key: scope,
+                  severity: "warning",
+                  message: `Budget ${scope} passed its soft limit: ${format(level, rule.limit.unit)} of ${
+                    format(rule.limit.amount, rule.limit.unit)
+                  } (${windowKeyOf(rule.limit.window)})`,
+                  value: level,
+                  threshold,
+                  at: now
+                })
+              )
             } else if (level < threshold && fired) {
               softFired.set(item.key, false)
             }
           }
         }
-      }
-      return {
-        id,
-        request: k === request.maxOutputTokens ? request : { ...request, maxOutputTokens: k },
-        target,
-        info,
-        inputTokens,
-        items: scoped.map(({ rule, scope }) => ({ scope, unit: rule.limit.unit }))
-      }
+        return effects.length === 0
+          ? Effect.succeed(plan(k))
+          : Effect.as(Effect.all(effects, { discard: true }), plan(k))
+      })
     })
+  }
 
   const commitUsage = (
     context: Context.Context<Requirements>,
@@ -489,21 +501,25 @@ const makeEnforcer = (options: Options) => {
     const usdAmount = info === undefined ? 0 : ModelCatalog.cost(usage, info)
     const tokenAmount = usage.inputTokens + usage.outputTokens
     const amounts = plan.items.map((item) => item.unit === "usd" ? Math.round(usdAmount * NANO) : tokenAmount)
-    return Effect.flatMap(Clock.currentTimeMillis, (now) =>
-      Effect.zipRight(
-        store.commit(plan.id, now, amounts),
-        Effect.flatMap(CallEvent.isListening, (listening) =>
-          listening
-            ? Effect.forEach(plan.items, (item, i) =>
-              CallEvent.emit({
-                _tag: "BudgetDecision",
-                decision: "reconciled",
-                scope: item.scope,
-                unit: item.unit,
-                amount: item.unit === "usd" ? usdAmount : tokenAmount
-              }), { discard: true })
-            : Effect.void)
-      ))
+    return Effect.withFiberRuntime((fiber) => {
+      const commit = store.commit(
+        plan.id,
+        Context.get(fiber.currentDefaultServices, Clock.Clock).unsafeCurrentTimeMillis(),
+        amounts
+      )
+      if (fiber.getFiberRef(CallEvent.currentListeners).length === 0) return commit
+      return Effect.zipRight(
+        commit,
+        Effect.forEach(plan.items, (item) =>
+          CallEvent.emit({
+            _tag: "BudgetDecision",
+            decision: "reconciled",
+            scope: item.scope,
+            unit: item.unit,
+            amount: item.unit === "usd" ? usdAmount : tokenAmount
+          }), { discard: true })
+      )
+    })
   }
 
   const release = (context: Context.Context<Requirements>, plan: Plan): Effect.Effect<void> => {
@@ -536,14 +552,14 @@ const apply = <E, R, RC>(
   self: LanguageModel.With<E, R>,
   options: Options,
   /** The services: from the context (`enforce`), or the ones the layer was built with. */
-  contextOf: Effect.Effect<Context.Context<Requirements>, never, RC>
+  contextOf: Given<Context.Context<Requirements>, RC>
 ) => {
   const enforcer = makeEnforcer(options)
   return LanguageModel.transform(self, {
     keepsDeadlines: true,
     generate: (generate) => (request) => {
       if (!enforcer.isActive(request)) return generate(request)
-      return Effect.flatMap(contextOf, (context) =>
+      return withGiven(contextOf, (context) =>
         Effect.acquireUseRelease(
           enforcer.reserve(context, self.provider, self.model, request),
           (plan) => generate(plan.request),
@@ -557,7 +573,7 @@ const apply = <E, R, RC>(
       if (!enforcer.isActive(request)) return stream(request)
       return Stream.unwrapScoped(
         Effect.gen(function*() {
-          const context = yield* contextOf
+          const context = contextOf instanceof Known ? contextOf.value : yield* contextOf
           const seen: { finish: Completion | undefined; text: string } = { finish: undefined, text: "" }
           const plan = yield* Effect.acquireRelease(
             enforcer.reserve(context, self.provider, self.model, request),
@@ -619,7 +635,7 @@ export const layer = (
       // the services are taken once, here: calls do not look them up
       const context = yield* Effect.context<Requirements>()
       const model = yield* LanguageModel.LanguageModel
-      return apply(model, options, Effect.succeed(context)) as LanguageModel.Service
+      return apply(model, options, new Known(context)) as LanguageModel.Service
     })
   )
 

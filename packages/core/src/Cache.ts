@@ -63,6 +63,7 @@ import * as CallEvent from "./CallEvent.js"
 import type { CacheStatus, Completion } from "./Completion.js"
 import type { GenerateRequest } from "./GenerateRequest.js"
 import * as flight from "./internal/cacheFlight.js"
+import { type Given, Known, withGiven } from "./internal/given.js"
 import * as internalStream from "./internal/stream.js"
 import * as LanguageModel from "./LanguageModel.js"
 import * as StreamEvent from "./StreamEvent.js"
@@ -175,7 +176,7 @@ const defaultTtl = Duration.hours(1)
 const apply = <E, R, RS>(
   self: LanguageModel.With<E, R>,
   options: Options | undefined,
-  getStore: Effect.Effect<CacheStoreNs.Service, never, RS>
+  getStore: Given<CacheStoreNs.Service, RS>
 ): LanguageModel.With<E, R | RS> => {
   const provider = self.provider
   const when = options?.when ?? "deterministic"
@@ -327,7 +328,7 @@ const apply = <E, R, RS>(
             Effect.map(generate(request), bypassed)
           )
         }
-        return Effect.flatMap(getStore, (store) => {
+        return withGiven(getStore, (store) => {
           const key = CacheKey.make(self, request, keyOptions)
           const shared = Effect.uninterruptibleMask((restore) =>
             Effect.flatMap(
@@ -359,7 +360,7 @@ const apply = <E, R, RS>(
             )
           ))
         }
-        return Stream.unwrapScoped(Effect.flatMap(getStore, (store) => {
+        return Stream.unwrapScoped(withGiven(getStore, (store) => {
           const key = CacheKey.make(self, request, keyOptions)
           const shared = Effect.map(
             Effect.acquireRelease(
@@ -408,7 +409,7 @@ export const withStore: {
 } = dual(
   (args) => LanguageModel.isLanguageModel(args[0]),
   <E, R>(self: LanguageModel.With<E, R>, store: CacheStoreNs.Service, options?: Options): LanguageModel.With<E, R> =>
-    apply(self, options, Effect.succeed(store))
+    apply(self, options, new Known(store))
 )
 
 /**

@@ -37,6 +37,7 @@ import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as BreakerStore from "./BreakerStore.js"
 import * as CallEvent from "./CallEvent.js"
+import { type Given, Known, withGiven } from "./internal/given.js"
 import * as internal from "./internal/resilienceTrail.js"
 import * as internalStream from "./internal/stream.js"
 import * as LanguageModel from "./LanguageModel.js"
@@ -125,16 +126,18 @@ export const withBreaker: {
 )
 
 /**
- * {@link withBreaker} with the store taken from `store` (e.g. the one in context, or a default one).
+ * {@link withBreaker} with the store given (e.g. a store built once), or taken per call from
+ * `store` when it is an effect (e.g. the one in context, or a default one).
  *
  * @since 0.1.0
  * @category combinators
  */
-export const withStore = <E, R, RS>(
+export const withStore = <E, R, RS = never>(
   self: LanguageModel.With<E, R>,
-  store: Effect.Effect<BreakerStore.Service, never, RS>,
+  store: BreakerStore.Service | Effect.Effect<BreakerStore.Service, never, RS>,
   options?: Options
 ): LanguageModel.With<E | LlmError.CircuitOpen, R | RS> => {
+  const given: Given<BreakerStore.Service, RS> = Effect.isEffect(store) ? store : new Known(store)
   const cfg = config(options)
   const isFailure = options?.isFailure ?? defaultIsFailure
   const provider = self.provider
@@ -153,43 +156,43 @@ export const withStore = <E, R, RS>(
       : CallEvent.emit({ _tag: "CircuitStateChanged", provider, model, from: transition.from, to: transition.to })
   const guard = <A, E2, R2>(
     model: string,
-    f: (store: BreakerStore.Service, k: string, probe: boolean) => Effect.Effect<A, E2, R2>
+    f: (record: (exit: Exit.Exit<unknown, unknown>) => Effect.Effect<void>) => Effect.Effect<A, E2, R2>
   ): Effect.Effect<A, E2 | LlmError.CircuitOpen, R2 | RS> =>
-    Effect.flatMap(store, (store) =>
+    withGiven(given, (store) =>
       Effect.clockWith((clock) => {
         const k = key(provider, model)
-        return Effect.flatMap(store.acquire(k, cfg, clock.unsafeCurrentTimeMillis()), (decision) => {
-          const run: Effect.Effect<A, E2 | LlmError.CircuitOpen, R2> = decision._tag === "Allowed"
-            ? f(store, k, decision.probe)
-            : Effect.fail(
-              new LlmError.CircuitOpen({ provider, model, retryAt: DateTime.unsafeMake(decision.retryAtMillis) })
+        return Effect.flatMap(
+          store.acquire(k, cfg, clock.unsafeCurrentTimeMillis()),
+          (decision): Effect.Effect<A, E2 | LlmError.CircuitOpen, R2> => {
+            if (decision._tag !== "Allowed") {
+              const open = new LlmError.CircuitOpen({
+                provider,
+                model,
+                retryAt: DateTime.unsafeMake(decision.retryAtMillis)
+              })
+              return decision.transition === undefined
+                ? Effect.fail(open)
+                : Effect.zipRight(changed(model, decision.transition), Effect.fail(open))
+            }
+            const probe = decision.probe
+            const run = f((exit) =>
+              Effect.flatMap(
+                store.record(k, cfg, clock.unsafeCurrentTimeMillis(), outcomeOf(exit), probe),
+                (transition) => changed(model, transition)
+              )
             )
-          return decision.transition === undefined ? run : Effect.zipRight(changed(model, decision.transition), run)
-        })
-      }))
-  const record =
-    (store: BreakerStore.Service, k: string, model: string, probe: boolean) => (exit: Exit.Exit<unknown, unknown>) =>
-      Effect.clockWith((clock) =>
-        Effect.flatMap(
-          store.record(k, cfg, clock.unsafeCurrentTimeMillis(), outcomeOf(exit), probe),
-          (transition) => changed(model, transition)
+            return decision.transition === undefined ? run : Effect.zipRight(changed(model, decision.transition), run)
+          }
         )
-      )
+      }))
   return LanguageModel.transform(self, {
     keepsDeadlines: true,
-    generate: (generate) => (request) => {
-      const model = request.model ?? self.model
-      return guard(model, (store, k, probe) => Effect.onExit(generate(request), record(store, k, model, probe)))
-    },
-    stream: (stream) => (request) => {
-      const model = request.model ?? self.model
-      return internalStream.unwrap(
-        guard(
-          model,
-          (store, k, probe) => Effect.succeed(Stream.ensuringWith(stream(request), record(store, k, model, probe)))
-        )
+    generate: (generate) => (request) =>
+      guard(request.model ?? self.model, (record) => Effect.onExit(generate(request), record)),
+    stream: (stream) => (request) =>
+      internalStream.unwrap(
+        guard(request.model ?? self.model, (record) => Effect.succeed(Stream.ensuringWith(stream(request), record)))
       )
-    }
   })
 }
 
@@ -208,7 +211,7 @@ export const layer = (
     Effect.gen(function*() {
       const model = yield* LanguageModel.LanguageModel
       const store = yield* BreakerStore.BreakerStore
-      return withStore(model, Effect.succeed(store), options) as LanguageModel.Service
+      return withStore(model, store, options) as LanguageModel.Service
     })
   )
 

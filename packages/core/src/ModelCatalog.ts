@@ -34,6 +34,7 @@ import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import type { Completion, Usage } from "./Completion.js"
+import { type Given, Known, withGiven } from "./internal/given.js"
 import * as internalStream from "./internal/stream.js"
 import * as LanguageModel from "./LanguageModel.js"
 import type { StreamEvent } from "./StreamEvent.js"
@@ -188,6 +189,9 @@ const datedSuffix = /-(\d{4}-\d{2}-\d{2}|\d{8})$/
 
 const keyOf = (provider: string, model: string) => `${provider.toLowerCase()}\u0000${model.toLowerCase()}`
 
+/** How many spellings of provider and model names a catalog remembers its answer for. */
+const rememberedNames = 1024
+
 /**
  * Builds a catalog from entries; a later entry for the same provider and model (or alias) replaces
  * an earlier one.
@@ -202,12 +206,28 @@ export const make = (entries: Iterable<ModelInfo>): Service => {
     for (const alias of info.aliases ?? []) byModel.set(keyOf(info.provider, alias), info)
   }
   const ordered = Array.from(new Set(byModel.values()))
-  const find = (provider: string, model: string): Option.Option<ModelInfo> => {
+  const search = (provider: string, model: string): Option.Option<ModelInfo> => {
     const exact = byModel.get(keyOf(provider, model))
     if (exact !== undefined) return Option.some(exact)
     const undated = model.replace(datedSuffix, "")
     if (undated !== model) return Option.fromNullable(byModel.get(keyOf(provider, undated)))
     return Option.none()
+  }
+  // the answers for the names as callers spell them (a budgeted call looks its model up three
+  // times): no lower-casing and no key building on the hot path; at most `rememberedNames` names
+  const found = new Map<string, Map<string, Option.Option<ModelInfo>>>()
+  let remembered = 0
+  const find = (provider: string, model: string): Option.Option<ModelInfo> => {
+    let models = found.get(provider)
+    const known = models?.get(model)
+    if (known !== undefined) return known
+    const answer = search(provider, model)
+    if (remembered < rememberedNames) {
+      if (models === undefined) found.set(provider, models = new Map())
+      models.set(model, answer)
+      remembered++
+    }
+    return answer
   }
   return {
     entries: ordered,
@@ -451,27 +471,29 @@ const applyCost = <E, R, RC>(
   self: LanguageModel.With<E, R>,
   onUnknown: OnUnknown,
   /** The catalog: from the context (`withCost`), or the one the layer was built with. */
-  catalogOf: Effect.Effect<Service, never, RC>
+  catalogOf: Given<Service, RC>
 ): LanguageModel.With<E | UnknownModel, R | RC> =>
   LanguageModel.transform(self, {
     keepsDeadlines: true,
     generate: (generate) => (request) =>
       Effect.flatMap(generate(request), (completion) =>
-        Effect.flatMap(catalogOf, (catalog) => {
+        withGiven(catalogOf, (catalog) => {
           const priced = priceWith(catalog, completion)
           return priced === undefined ? unpriced(completion, onUnknown) : Effect.succeed(priced)
         })),
     stream: (stream) => (request) =>
-      internalStream.unwrap(Effect.map(catalogOf, (catalog) =>
-        Stream.mapEffect(stream(request), (event): Effect.Effect<StreamEvent, UnknownModel> => {
-          if (event._tag !== "Finish") {
-            return Effect.succeed(event)
-          }
-          const priced = priceWith(catalog, event.completion)
-          return priced === undefined
-            ? Effect.map(unpriced(event.completion, onUnknown), (completion) => ({ _tag: "Finish", completion }))
-            : Effect.succeed({ _tag: "Finish", completion: priced })
-        })))
+      internalStream.unwrap(withGiven(catalogOf, (catalog) =>
+        Effect.succeed(
+          Stream.mapEffect(stream(request), (event): Effect.Effect<StreamEvent, UnknownModel> => {
+            if (event._tag !== "Finish") {
+              return Effect.succeed(event)
+            }
+            const priced = priceWith(catalog, event.completion)
+            return priced === undefined
+              ? Effect.map(unpriced(event.completion, onUnknown), (completion) => ({ _tag: "Finish", completion }))
+              : Effect.succeed({ _tag: "Finish", completion: priced })
+          })
+        )))
   })
 
 /**
@@ -512,6 +534,6 @@ export const layerCost: Layer.Layer<LanguageModel.LanguageModel, never, Language
       const catalog = yield* ModelCatalog
       const model = yield* LanguageModel.LanguageModel
       // unknown models are left unpriced ("omit"): no `UnknownModel`
-      return applyCost(model, "omit", Effect.succeed(catalog)) as LanguageModel.Service
+      return applyCost(model, "omit", new Known(catalog)) as LanguageModel.Service
     })
   )

@@ -268,13 +268,18 @@ export const withLimits: {
           const cost = estimate(request)
           const learnFrom = onCompletion(clock, limiter, model, cost)
           const failed = onError(clock, limiter)
-          return Effect.zipRight(
-            admit(clock, limiter, model, cost, request),
-            generate(request).pipe(
-              Effect.tap((completion) => Effect.sync(() => learnFrom(completion))),
-              Effect.tapError((error) => Effect.sync(() => failed(error)))
-            )
-          )
+          const run = Effect.mapBoth(generate(request), {
+            onSuccess: (completion) => {
+              learnFrom(completion)
+              return completion
+            },
+            onFailure: (error) => {
+              failed(error)
+              return error
+            }
+          })
+          const admitted = admit(clock, limiter, model, cost, request)
+          return admitted === Effect.void ? run : Effect.zipRight(admitted, run)
         }),
       stream: (stream) => (request) =>
         internalStream.unwrap(Effect.clockWith((clock) => {

@@ -82,7 +82,7 @@ const storeInContextOr = (store: BreakerStore.Service): Effect.Effect<BreakerSto
 
 const build = <const Fallbacks extends ReadonlyArray<LanguageModel.With<any, any>>>(
   options: Options<Fallbacks> | undefined,
-  breakerStore: Effect.Effect<BreakerStore.Service>
+  breakerStore: BreakerStore.Service | Effect.Effect<BreakerStore.Service>
 ) =>
 <E, R>(
   self: LanguageModel.With<E, R>
@@ -147,7 +147,7 @@ export const layer = <
       const model = yield* LanguageModel.LanguageModel
       // the breaker's store is taken once, here: calls do not look it up
       const store = Option.getOrElse(yield* Effect.serviceOption(BreakerStore.BreakerStore), BreakerStore.makeMemory)
-      const built = build(options, Effect.succeed(store))(model)
+      const built = build(options, store)(model)
       if ((options?.fallback ?? []).length === 0) return built as LanguageModel.Service
       // the fallbacks' requirements, from the layer's context
       const context = yield* Effect.context<LanguageModel.Requirements<Fallbacks[number]>>()

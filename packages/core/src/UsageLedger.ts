@@ -46,6 +46,7 @@ import * as Stream from "effect/Stream"
 import type { CacheStatus, Completion, Usage } from "./Completion.js"
 import { emptyUsage } from "./Completion.js"
 import type { GenerateRequest } from "./GenerateRequest.js"
+import { type Given, Known, withGiven } from "./internal/given.js"
 import * as internalStream from "./internal/stream.js"
 import * as LanguageModel from "./LanguageModel.js"
 import * as ModelCatalog from "./ModelCatalog.js"
@@ -374,7 +375,7 @@ const apply = <E, R, RS>(
   self: LanguageModel.With<E, R>,
   options: TrackOptions | undefined,
   /** From the context (`track`), or the ones the layer was built with. */
-  servicesOf: Effect.Effect<Services, never, RS>
+  servicesOf: Given<Services, RS>
 ): LanguageModel.With<E, R | RS> => {
   const withMetrics = options?.metrics ?? true
   const baseline = options?.savingsBaseline
@@ -435,34 +436,37 @@ const apply = <E, R, RS>(
     request: GenerateRequest,
     completion: Completion | undefined,
     outcome: string,
-    started: number
-  ) =>
-    Effect.flatMap(Clock.currentTimeMillis, (now) => {
-      const entry = entryOf(catalog, request, completion, outcome, started, now)
-      return withMetrics ? Effect.zipRight(ledger.record(entry), updateMetrics(entry)) : ledger.record(entry)
-    })
+    started: number,
+    now: number
+  ) => {
+    const entry = entryOf(catalog, request, completion, outcome, started, now)
+    return withMetrics ? Effect.zipRight(ledger.record(entry), updateMetrics(entry)) : ledger.record(entry)
+  }
 
   return LanguageModel.transform(self, {
     keepsDeadlines: true,
     generate: (generate) => (request) =>
-      Effect.flatMap(
+      withGiven(
         servicesOf,
         ([ledger, catalog]) =>
-          Effect.flatMap(Clock.currentTimeMillis, (started) =>
-            Effect.onExit(generate(request), (exit) =>
+          Effect.clockWith((clock) => {
+            const started = clock.unsafeCurrentTimeMillis()
+            return Effect.onExit(generate(request), (exit) =>
               write(
                 ledger,
                 catalog,
                 request,
                 Exit.isSuccess(exit) ? exit.value : undefined,
                 outcomeOf(exit),
-                started
-              )))
+                started,
+                clock.unsafeCurrentTimeMillis()
+              ))
+          })
       ),
     stream: (stream) => (request) =>
       internalStream.unwrap(
         Effect.gen(function*() {
-          const [ledger, catalog] = yield* servicesOf
+          const [ledger, catalog] = servicesOf instanceof Known ? servicesOf.value : yield* servicesOf
           const started = yield* Clock.currentTimeMillis
           let finish: Completion | undefined
           return stream(request).pipe(
@@ -471,18 +475,20 @@ const apply = <E, R, RS>(
               return event
             }),
             Stream.ensuringWith((exit) =>
-              write(
-                ledger,
-                catalog,
-                request,
-                finish,
-                Exit.isSuccess(exit) && finish === undefined
-                  ? "interrupted"
-                  : finish !== undefined
-                  ? "success"
-                  : outcomeOf(exit),
-                started
-              )
+              Effect.flatMap(Clock.currentTimeMillis, (now) =>
+                write(
+                  ledger,
+                  catalog,
+                  request,
+                  finish,
+                  Exit.isSuccess(exit) && finish === undefined
+                    ? "interrupted"
+                    : finish !== undefined
+                    ? "success"
+                    : outcomeOf(exit),
+                  started,
+                  now
+                ))
             )
           )
         })
@@ -522,6 +528,6 @@ export const layer = (
       const catalog = yield* Effect.serviceOption(ModelCatalog.ModelCatalog)
       const model = yield* LanguageModel.LanguageModel
       // taken once, here: calls do not look them up
-      return apply(model, options, Effect.succeed([ledger, catalog] as const))
+      return apply(model, options, new Known([ledger, catalog] as const))
     })
   )

@@ -54,6 +54,19 @@ describe("ModelCatalog", () => {
       assert.isTrue(Option.isNone(catalog.find("anthropic", "gpt-5")))
     }).pipe(Effect.provide(ModelCatalog.layer)))
 
+  it("answers the same for every spelling, repeated or not, past the names it remembers", () => {
+    const catalog = ModelCatalog.make(ModelCatalog.builtIn)
+    const spellings = ["gpt-5-mini", "GPT-5-Mini", "gpt-5-mini-2026-08-07", "gpt-99"]
+    const first = spellings.map((name) => Option.map(catalog.find("openai", name), (info) => info.model))
+    for (let i = 0; i < 1_500; i++) assert.isTrue(Option.isNone(catalog.find("openai", `unknown-${i}`)))
+    const again = spellings.map((name) => Option.map(catalog.find("OpenAI", name), (info) => info.model))
+    const later = spellings.map((name) => Option.map(catalog.find("openai", name), (info) => info.model))
+    const expected = [Option.some("gpt-5-mini"), Option.some("gpt-5-mini"), Option.some("gpt-5-mini"), Option.none()]
+    assert.deepStrictEqual(first, expected)
+    assert.deepStrictEqual(again, expected)
+    assert.deepStrictEqual(later, expected)
+  })
+
   it.effect("an unknown model is a typed UnknownModel", () =>
     Effect.gen(function*() {
       const error = yield* Effect.flip(ModelCatalog.lookup("openai", "gpt-99"))

@@ -1,0 +1,20 @@
+import * as Effect from "effect/Effect"
+
+/**
+ * What a policy takes from its context: known when the policy was built (its layer form, so a call
+ * pays no lookup), or an effect that looks it up per call (its combinator form).
+ *
+ * @internal
+ */
+export type Given<A, R> = Known<A> | Effect.Effect<A, never, R>
+
+/** @internal */
+export class Known<A> {
+  constructor(readonly value: A) {}
+}
+
+/** @internal */
+export const withGiven = <A, R, B, E, R2>(
+  given: Given<A, R>,
+  f: (a: A) => Effect.Effect<B, E, R2>
+): Effect.Effect<B, E, R | R2> => given instanceof Known ? f(given.value) : Effect.flatMap(given, f)

@@ -13,6 +13,7 @@ import type { GenerateRequest } from "@effect-llm/core/GenerateRequest"
 import { OpenAiClient, OpenAiLanguageModel } from "@effect-llm/openai"
 import { Effect, Layer, ManagedRuntime, Redacted, Stream } from "effect"
 import OpenAI from "openai"
+import { bytesPerCall, opsPerCall } from "./footprint.js"
 import {
   type EmulatorProcess,
   gc,
@@ -31,9 +32,12 @@ const quick = process.argv.includes("--quick")
 /** `--only=<text>`: run only the comparisons whose label contains the text (e.g. `--only="openai stream"`). */
 const only = process.argv.find((arg) => arg.startsWith("--only="))?.slice("--only=".length)
 const wanted = (label: string) => only === undefined || label.includes(only)
-const ROUNDS = quick ? 3 : 9
-const SEQ_CALLS = quick ? 50 : 200
-const CONC_CALLS = quick ? 640 : 2560
+// many short rounds: on a shared machine the speed drifts within seconds, and a median of per-round
+// ratios of short adjacent runs follows it better than a few long ones
+const ROUNDS = quick ? 5 : 21
+const SEQ_CALLS = quick ? 40 : 100
+const CONC_CALLS = quick ? 640 : 1280
+const FOOTPRINT_CALLS = quick ? 100 : 400
 const CONCURRENCY = 64
 
 const prompt = "Summarise the benefits of typed errors in two sentences."
@@ -111,6 +115,11 @@ const callOf = (model: LanguageModel.Service, op: "generate" | "stream") =>
     ? Effect.asVoid(model.generate(request))
     : Stream.runDrain(model.stream(request))
 
+const cpuMillis = (start: NodeJS.CpuUsage): number => {
+  const used = process.cpuUsage(start)
+  return (used.user + used.system) / 1000
+}
+
 const latencyAndThroughput = async (
   label: string,
   raw: () => Promise<unknown>,
@@ -122,16 +131,23 @@ const latencyAndThroughput = async (
   for (let i = 0; i < 50; i++) await raw()
   await runtime.runPromise(Effect.repeatN(call, 49))
 
+  // the client's CPU time per call too (the emulator is another process): it moves less than the
+  // wall clock when the machine is shared
+  const cpu: { raw: Array<number>; lib: Array<number> } = { raw: [], lib: [] }
   const seq = await interleave(
     ROUNDS,
     async () => {
       const start = now()
+      const cpuStart = process.cpuUsage()
       for (let i = 0; i < SEQ_CALLS; i++) await raw()
+      cpu.raw.push(cpuMillis(cpuStart) / SEQ_CALLS)
       return (now() - start) / SEQ_CALLS
     },
     async () => {
       const start = now()
+      const cpuStart = process.cpuUsage()
       await runtime.runPromise(Effect.repeatN(call, SEQ_CALLS - 1))
+      cpu.lib.push(cpuMillis(cpuStart) / SEQ_CALLS)
       return (now() - start) / SEQ_CALLS
     }
   )
@@ -142,6 +158,17 @@ const latencyAndThroughput = async (
     unit: "x",
     target: targets ? `<= ${targets.time}` : "reference",
     pass: targets ? seq.ratio <= targets.time : true
+  })
+  const cpuRatio = median(cpu.lib.map((lib, i) => lib / cpu.raw[i]!))
+  progress(
+    `${label} client CPU: raw ${median(cpu.raw).toFixed(3)} ms/call, effect-llm ${median(cpu.lib).toFixed(3)} ms/call`
+  )
+  record({
+    name: `${label} client CPU per call at concurrency 1 (x raw SDK)`,
+    value: cpuRatio,
+    unit: "x",
+    target: "reference",
+    pass: true
   })
 
   const conc = await interleave(
@@ -173,6 +200,26 @@ const latencyAndThroughput = async (
     unit: "x",
     target: targets ? `>= ${targets.throughput}` : "reference",
     pass: targets ? conc.ratio >= targets.throughput : true
+  })
+
+  // counted, not timed: the same on any machine
+  const ops = await opsPerCall(runtime, call, FOOTPRINT_CALLS)
+  const rawBytes = await bytesPerCall(async (n) => {
+    for (let i = 0; i < n; i++) await raw()
+  }, FOOTPRINT_CALLS)
+  const libBytes = await bytesPerCall((n) => runtime.runPromise(Effect.repeatN(call, n - 1)), FOOTPRINT_CALLS)
+  progress(
+    `${label} footprint: ${ops.toFixed(0)} Effect operations per call; allocated raw ${
+      (rawBytes / 1024).toFixed(1)
+    } KiB, effect-llm ${(libBytes / 1024).toFixed(1)} KiB per call`
+  )
+  record({ name: `${label} Effect operations per call`, value: ops, unit: "ops", target: "reference", pass: true })
+  record({
+    name: `${label} bytes allocated per call (x raw SDK)`,
+    value: libBytes / rawBytes,
+    unit: "x",
+    target: "reference",
+    pass: true
   })
 }
 

@@ -38,6 +38,8 @@
  *
  * @since 0.1.0
  */
+import * as Channel from "effect/Channel"
+import type * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as DateTime from "effect/DateTime"
@@ -57,6 +59,7 @@ import { type Given, Known, withGiven } from "./internal/given.js"
 import * as LanguageModel from "./LanguageModel.js"
 import { BudgetExceeded } from "./LlmError.js"
 import * as ModelCatalog from "./ModelCatalog.js"
+import type { StreamEvent } from "./StreamEvent.js"
 import * as Tokenizer from "./Tokenizer.js"
 
 /**
@@ -548,6 +551,14 @@ const makeEnforcer = (options: Options) => {
 const format = (amount: number, unit: "tokens" | "usd") =>
   unit === "usd" ? `$${amount.toFixed(4)}` : `${Math.round(amount)} tokens`
 
+/** A stream's reservation and what it has streamed so far (one per run of the stream). */
+interface Reservation {
+  readonly context: Context.Context<Requirements>
+  readonly plan: Plan
+  finish: Completion | undefined
+  text: string
+}
+
 const apply = <E, R, RC>(
   self: LanguageModel.With<E, R>,
   options: Options,
@@ -571,35 +582,49 @@ const apply = <E, R, RC>(
     },
     stream: (stream) => (request) => {
       if (!enforcer.isActive(request)) return stream(request)
-      return Stream.unwrapScoped(
-        Effect.gen(function*() {
-          const context = contextOf instanceof Known ? contextOf.value : yield* contextOf
-          const seen: { finish: Completion | undefined; text: string } = { finish: undefined, text: "" }
-          const plan = yield* Effect.acquireRelease(
-            enforcer.reserve(context, self.provider, self.model, request),
-            (plan) => {
-              if (seen.finish !== undefined) return enforcer.commitUsage(context, plan, seen.finish.usage, seen.finish)
-              if (seen.text.length === 0) return enforcer.release(context, plan)
-              // cut after some output: the provider bills what it sent; count it
-              return Effect.flatMap(
-                Context.get(context, Tokenizer.Tokenizer).countText(seen.text, plan.target),
-                (outputTokens) =>
-                  enforcer.commitUsage(context, plan, {
-                    inputTokens: plan.inputTokens,
-                    cachedInputTokens: 0,
-                    cacheWriteInputTokens: 0,
-                    outputTokens,
-                    reasoningTokens: 0
-                  }, undefined)
-              )
-            }
-          )
-          return Stream.map(stream(plan.request), (event) => {
-            if (event._tag === "TextDelta") seen.text += event.text
-            else seen.finish = event.completion
-            return event
-          })
-        })
+      // the reservation is settled by a finalizer installed before it is made (the channel's
+      // acquire-use-release): released on every exit, with no scope per call
+      return Stream.fromChannel(
+        Channel.acquireUseRelease<
+          Reservation,
+          E | BudgetExceeded,
+          R | RC,
+          Chunk.Chunk<StreamEvent>,
+          unknown,
+          unknown,
+          unknown,
+          unknown
+        >(
+          withGiven(contextOf, (context) =>
+            Effect.map(
+              enforcer.reserve(context, self.provider, self.model, request),
+              (plan): Reservation => ({ context, plan, finish: undefined, text: "" })
+            )),
+          (reservation) =>
+            Stream.toChannel(Stream.mapChunks(stream(reservation.plan.request), (chunk) => {
+              for (const event of chunk) {
+                if (event._tag === "TextDelta") reservation.text += event.text
+                else reservation.finish = event.completion
+              }
+              return chunk
+            })),
+          ({ context, finish, plan, text }) => {
+            if (finish !== undefined) return enforcer.commitUsage(context, plan, finish.usage, finish)
+            if (text.length === 0) return enforcer.release(context, plan)
+            // cut after some output: the provider bills what it sent; count it
+            return Effect.flatMap(
+              Context.get(context, Tokenizer.Tokenizer).countText(text, plan.target),
+              (outputTokens) =>
+                enforcer.commitUsage(context, plan, {
+                  inputTokens: plan.inputTokens,
+                  cachedInputTokens: 0,
+                  cacheWriteInputTokens: 0,
+                  outputTokens,
+                  reasoningTokens: 0
+                }, undefined)
+            )
+          }
+        )
       )
     }
   })

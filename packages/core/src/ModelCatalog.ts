@@ -25,6 +25,7 @@
  * @since 0.1.0
  */
 import type * as FileSystem from "@effect/platform/FileSystem"
+import * as Chunk from "effect/Chunk"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
@@ -484,14 +485,19 @@ const applyCost = <E, R, RC>(
     stream: (stream) => (request) =>
       internalStream.unwrap(withGiven(catalogOf, (catalog) =>
         Effect.succeed(
-          Stream.mapEffect(stream(request), (event): Effect.Effect<StreamEvent, UnknownModel> => {
-            if (event._tag !== "Finish") {
-              return Effect.succeed(event)
-            }
-            const priced = priceWith(catalog, event.completion)
-            return priced === undefined
-              ? Effect.map(unpriced(event.completion, onUnknown), (completion) => ({ _tag: "Finish", completion }))
-              : Effect.succeed({ _tag: "Finish", completion: priced })
+          // one step per chunk; an effect per event only in the chunk that holds the `Finish`
+          Stream.mapChunksEffect(stream(request), (chunk): Effect.Effect<Chunk.Chunk<StreamEvent>, UnknownModel> => {
+            if (!Chunk.some(chunk, (event) => event._tag === "Finish")) return Effect.succeed(chunk)
+            return Effect.map(
+              Effect.forEach(chunk, (event): Effect.Effect<StreamEvent, UnknownModel> => {
+                if (event._tag !== "Finish") return Effect.succeed(event)
+                const priced = priceWith(catalog, event.completion)
+                return priced === undefined
+                  ? Effect.map(unpriced(event.completion, onUnknown), (completion) => ({ _tag: "Finish", completion }))
+                  : Effect.succeed({ _tag: "Finish", completion: priced })
+              }),
+              Chunk.unsafeFromArray
+            )
           })
         )))
   })

@@ -465,33 +465,34 @@ const apply = <E, R, RS>(
       ),
     stream: (stream) => (request) =>
       internalStream.unwrap(
-        Effect.gen(function*() {
-          const [ledger, catalog] = servicesOf instanceof Known ? servicesOf.value : yield* servicesOf
-          const started = yield* Clock.currentTimeMillis
-          let finish: Completion | undefined
-          return stream(request).pipe(
-            Stream.map((event) => {
-              if (event._tag === "Finish") finish = event.completion
-              return event
-            }),
-            Stream.ensuringWith((exit) =>
-              Effect.flatMap(Clock.currentTimeMillis, (now) =>
-                write(
-                  ledger,
-                  catalog,
-                  request,
-                  finish,
-                  Exit.isSuccess(exit) && finish === undefined
-                    ? "interrupted"
-                    : finish !== undefined
-                    ? "success"
-                    : outcomeOf(exit),
-                  started,
-                  now
-                ))
+        withGiven(servicesOf, ([ledger, catalog]) =>
+          Effect.clockWith((clock) => {
+            const started = clock.unsafeCurrentTimeMillis()
+            let finish: Completion | undefined
+            return Effect.succeed(
+              stream(request).pipe(
+                Stream.mapChunks((chunk) => {
+                  for (const event of chunk) if (event._tag === "Finish") finish = event.completion
+                  return chunk
+                }),
+                Stream.ensuringWith((exit) =>
+                  write(
+                    ledger,
+                    catalog,
+                    request,
+                    finish,
+                    Exit.isSuccess(exit) && finish === undefined
+                      ? "interrupted"
+                      : finish !== undefined
+                      ? "success"
+                      : outcomeOf(exit),
+                    started,
+                    clock.unsafeCurrentTimeMillis()
+                  )
+                )
+              )
             )
-          )
-        })
+          }))
       )
   })
 }

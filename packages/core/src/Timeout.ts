@@ -52,10 +52,10 @@ import * as Stream from "effect/Stream"
 import * as CallEvent from "./CallEvent.js"
 import type { GenerateRequest } from "./GenerateRequest.js"
 import * as internalStream from "./internal/stream.js"
-import { scheduleOn, withDeadline } from "./internal/timeoutDeadline.js"
+import { isLive, scheduleOn, withDeadline } from "./internal/timeoutDeadline.js"
 import * as LanguageModel from "./LanguageModel.js"
 import { Timeout } from "./LlmError.js"
-import { type Deadlines, deadlinesIn, withDeadlines } from "./ProviderCall.js"
+import { type Deadlines, deadlinesIn, nativeSchedule, withDeadlines } from "./ProviderCall.js"
 import type { StreamEvent } from "./StreamEvent.js"
 
 /**
@@ -167,30 +167,29 @@ export const sleepWithin = (millis: number, request: GenerateRequest): Effect.Ef
   })
 }
 
-const earlier = <A>(
-  a: number | undefined,
-  onA: A,
-  b: number | undefined,
-  onB: A
-): readonly [number | undefined, A] => a === undefined || (b !== undefined && b < a) ? [b, onB] : [a, onA]
-
 /** The deadlines of a call under nested timeouts: each phase's earliest; the inner connect and events. */
 const combine = (outer: Deadlines | undefined, inner: Deadlines): Deadlines => {
   if (outer === undefined) return inner
-  const [end, onEnd] = earlier(outer.end, outer.onEnd, inner.end, inner.onEnd)
-  const [firstToken, onFirstToken] = earlier(outer.firstToken, outer.onFirstToken, inner.firstToken, inner.onFirstToken)
-  const [idle, onIdle] = earlier(outer.idle, outer.onIdle, inner.idle, inner.onIdle)
+  const innerEnd = inner.end !== undefined && (outer.end === undefined || inner.end < outer.end)
+  const innerFirst = inner.firstToken !== undefined &&
+    (outer.firstToken === undefined || inner.firstToken < outer.firstToken)
+  const innerIdle = inner.idle !== undefined && (outer.idle === undefined || inner.idle < outer.idle)
   return {
-    end,
-    onEnd,
-    firstToken,
-    onFirstToken,
-    idle,
-    onIdle,
+    end: innerEnd ? inner.end : outer.end,
+    onEnd: innerEnd ? inner.onEnd : outer.onEnd,
+    firstToken: innerFirst ? inner.firstToken : outer.firstToken,
+    onFirstToken: innerFirst ? inner.onFirstToken : outer.onFirstToken,
+    idle: innerIdle ? inner.idle : outer.idle,
+    onIdle: innerIdle ? inner.onIdle : outer.onIdle,
     connect: inner.connect ?? outer.connect,
     firstEvent: inner.firstEvent ?? outer.firstEvent,
     schedule: inner.schedule
   }
+}
+
+/** The error of a phase a `generate` call does not have (never called: its deadline is unset). */
+const noPhase = (): Timeout => {
+  throw new Error("effect-llm: a stream phase's deadline on a generate call")
 }
 
 /** A fiber of its own for the timers of a `TestClock` (only built when one is needed). */
@@ -234,14 +233,14 @@ export const withTimeouts: {
       end: deadline === undefined ? undefined : started + deadline,
       onEnd: () => fail(request, "total", deadline!),
       firstToken: streaming && firstToken !== undefined ? started + firstToken : undefined,
-      onFirstToken: () => fail(request, "first-token", firstToken!),
+      onFirstToken: streaming ? () => fail(request, "first-token", firstToken!) : noPhase,
       idle: streaming ? idle : undefined,
-      onIdle: () => fail(request, "idle", idle!),
+      onIdle: streaming ? () => fail(request, "idle", idle!) : noPhase,
       connect,
       firstEvent: streaming
         ? (now) => CallEvent.emit({ _tag: "FirstToken", provider, model, afterMillis: now - started })
         : undefined,
-      schedule: scheduleOn(clock, timerRuntime(fiber))
+      schedule: isLive(clock) ? nativeSchedule : scheduleOn(clock, timerRuntime(fiber))
     })
   }
   return LanguageModel.transform(self, {

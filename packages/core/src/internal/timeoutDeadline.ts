@@ -9,6 +9,9 @@ import { nativeSchedule } from "../ProviderCall.js"
 /** The constructor of Effect's live clock: with it, deadlines use one native timer. */
 const LiveClock = (Clock.make() as object).constructor
 
+/** Whether `clock` is Effect's live clock (whose timers are native ones). */
+export const isLive = (clock: Clock.Clock): boolean => (clock as object).constructor === LiveClock
+
 /**
  * Runs `f` after `millis` on `clock`, returning its cancel: a native timer with the live clock;
  * with any other clock (`TestClock`), `clock.sleep` in a fiber of `runtime`, so tests drive it.
@@ -17,7 +20,7 @@ export const scheduleOn = (
   clock: Clock.Clock,
   runtime: () => Runtime.Runtime<never>
 ): (millis: number, f: () => void) => () => void =>
-  (clock as object).constructor === LiveClock ? nativeSchedule : (millis, f) => {
+  isLive(clock) ? nativeSchedule : (millis, f) => {
     const timer: Fiber.RuntimeFiber<void> = Runtime.runFork(runtime())(clock.sleep(Duration.millis(millis)))
     timer.addObserver((exit) => {
       if (exit._tag === "Success") f()

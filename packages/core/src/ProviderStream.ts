@@ -1,7 +1,10 @@
 /**
  * One provider request of a `stream` call: the part every adapter shares. The request opens on the
- * first pull; each pull reads events until one carries text (one `TextDelta` per pull), then the
- * end of the events gives the `Finish`. Each pull's wait is armed with the deadlines of `Timeout`
+ * first pull; each pull reads events until one carries text, then keeps reading the events already
+ * at hand (those of the same network read, which the SDK yields in microtasks) and emits their text
+ * deltas as one chunk; the end of the events gives the `Finish` (in the same chunk when it came
+ * with them). While the consumer handles a chunk, the next event is read ahead (one at most). Each
+ * pull's wait is armed with the deadlines of `Timeout`
  * (`ProviderCall.deadlinesIn`) and the connect timeout; the telemetry attempt is recorded from
  * the pulls (time to first chunk, completion or failure, early exit); a failure after the first
  * text is `StreamInterrupted` with the partial text; leaving the stream before its end aborts the

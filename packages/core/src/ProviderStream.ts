@@ -147,8 +147,8 @@ class StreamCall {
   }
 
   /**
-   * Answers the waiting pull with its batch; once no more events are at hand (a macrotask later:
-   * the events of one network read come in microtasks), or with the stream's `last` answer.
+   * Answers the waiting pull with its batch: once no more events are at hand (a macrotask after the
+   * first: the events of one network read come in microtasks), or when the events end.
    */
   readonly flush = () => {
     const batch = this.batch

@@ -286,6 +286,20 @@ describe("Cache", () => {
         assert.strictEqual(fake.state.calls, 2)
       }).pipe(Effect.provide(Store)))
 
+    it.effect("a call built while the same call is in flight and run after it reads the stored answer", () =>
+      Effect.gen(function*() {
+        const fake = makeFake({ defaults: { delay: "1 second" } })
+        // the store given directly (as the layer form does): the decision is still made when the call runs
+        const model = Cache.withStore(fake.model, yield* CacheStore.CacheStore)
+        const leader = yield* Effect.fork(model.generate(ask("hi")))
+        yield* settle
+        const later = model.generate(ask("hi"))
+        yield* TestClock.adjust("1 second")
+        assert.strictEqual((yield* Fiber.join(leader)).cache, "miss")
+        assert.strictEqual((yield* later).cache, "hit")
+        assert.strictEqual(fake.state.calls, 1)
+      }).pipe(Effect.provide(Store)))
+
     it.effect("interrupting a follower, even the first caller, leaves the call running for the others", () =>
       Effect.gen(function*() {
         const fake = makeFake({ defaults: { delay: "1 second" } })

@@ -13,8 +13,14 @@ export class Known<A> {
   constructor(readonly value: A) {}
 }
 
-/** @internal */
+/**
+ * `f` of what is given, when the effect runs (not when it is built: an effect built once and run
+ * again decides again).
+ *
+ * @internal
+ */
 export const withGiven = <A, R, B, E, R2>(
   given: Given<A, R>,
   f: (a: A) => Effect.Effect<B, E, R2>
-): Effect.Effect<B, E, R | R2> => given instanceof Known ? f(given.value) : Effect.flatMap(given, f)
+): Effect.Effect<B, E, R | R2> =>
+  given instanceof Known ? Effect.suspend(() => f(given.value)) : Effect.flatMap(given, f)

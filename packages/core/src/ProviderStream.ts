@@ -21,6 +21,7 @@ import type * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import type { Completion } from "./Completion.js"
+import { afterMicrotasks } from "./internal/macrotask.js"
 import * as LlmError from "./LlmError.js"
 import { Call, deadlinesIn } from "./ProviderCall.js"
 import type { ToError } from "./ProviderRequest.js"
@@ -77,11 +78,6 @@ const isError = (value: Completion | LlmError.ProviderError): value is LlmError.
 
 const emitted = (events: Array<StreamEvent.StreamEvent>): Pull =>
   Effect.succeed(Option.some([Chunk.unsafeFromArray(events), undefined] as const))
-
-/** Runs `f` once the microtasks at hand have run: after the events of one network read. */
-const afterMicrotasks: (f: () => void) => void = typeof setImmediate === "function"
-  ? (f) => void setImmediate(f)
-  : (f) => void setTimeout(f, 0)
 
 /** An event read while no pull waited for it: its result, or what the SDK threw. */
 type Ready = { readonly result: IteratorResult<unknown> } | { readonly error: unknown }

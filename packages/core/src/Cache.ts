@@ -198,10 +198,12 @@ const apply = <E, R, RS>(
     (cacheTruncated && completion.finishReason === "length")
 
   const report = (request: GenerateRequest, status: CacheStatus, source?: "store" | "in-flight") =>
-    Effect.suspend(() => {
+    Effect.withFiberRuntime<void>((fiber) => {
       if (status === "hit") hits.unsafeUpdate(1, noTags)
       else if (status === "miss") misses.unsafeUpdate(1, noTags)
       else bypasses.unsafeUpdate(1, noTags)
+      // the event is built only for a listener
+      if (fiber.getFiberRef(CallEvent.currentListeners).length === 0) return Effect.void
       return CallEvent.emit({
         _tag: "CacheLookup",
         status,
@@ -335,7 +337,7 @@ const apply = <E, R, RS>(
               acquire(store, request, key, "generate", run(request)),
               ({ flight: current, waiter }) =>
                 Effect.map(
-                  flight.awaitCompletion(registry, current, waiter, restore),
+                  restore(flight.awaitCompletion(registry, current, waiter)),
                   (completion) => withStatus(completion, flight.statusOf(current, waiter))
                 )
             )

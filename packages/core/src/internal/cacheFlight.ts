@@ -33,7 +33,8 @@ export interface Flight<E> {
   readonly delays: Array<number>
   /** The end of the upstream call; `undefined` completion: a stream that ended without `Finish`. */
   exit: Exit.Exit<Completion | undefined, E> | undefined
-  readonly done: Deferred.Deferred<Completion | undefined, E>
+  /** Told when the upstream call ends (the `generate` callers waiting for it). */
+  readonly observers: Set<(exit: Exit.Exit<Completion | undefined, E>) => void>
   /** Completed (and cleared) whenever something arrives; made on demand by a reader that waits. */
   signal: Deferred.Deferred<void> | undefined
   readonly waiters: Set<Waiter>
@@ -86,7 +87,7 @@ export const start = <E, R, R2>(
       chunks: [],
       delays: [],
       exit: undefined,
-      done: Deferred.unsafeMake<Completion | undefined, E>(FiberId.none),
+      observers: new Set(),
       signal: undefined,
       waiters: new Set([waiter]),
       payer: waiter,
@@ -96,7 +97,8 @@ export const start = <E, R, R2>(
     // forked from an uninterruptible region, the fiber is uninterruptible but for the call itself
     const body = Effect.flatMap(Effect.exit(Effect.interruptible(Effect.suspend(() => run(flight)))), (exit) => {
       flight.exit = exit
-      Deferred.unsafeDone(flight.done, exit)
+      for (const observer of flight.observers) observer(exit)
+      flight.observers.clear()
       notify(flight)
       return Effect.ensuring(
         after(flight, exit),
@@ -137,25 +139,32 @@ export const leave = <E>(registry: Registry<E>, flight: Flight<E>, waiter: Waite
 /** @internal */
 export const statusOf = <E>(flight: Flight<E>, waiter: Waiter): CacheStatus => flight.payer === waiter ? "miss" : "hit"
 
+const sharedStreamWithoutFinish = Effect.dieMessage("effect-llm: the shared stream ended without a Finish event")
+
 /**
- * The completion of a flight, for a `generate` caller. Call with the waiter registered; it leaves
- * on any exit.
+ * The completion of a flight, for a `generate` caller: one wait, which leaves the flight when it
+ * ends or is interrupted. Call with the waiter registered.
  *
  * @internal
  */
 export const awaitCompletion = <E>(
   registry: Registry<E>,
   flight: Flight<E>,
-  waiter: Waiter,
-  restore: <A, E1, R1>(effect: Effect.Effect<A, E1, R1>) => Effect.Effect<A, E1, R1>
+  waiter: Waiter
 ): Effect.Effect<Completion, E> =>
-  Effect.flatMap(
-    Effect.ensuring(restore(Deferred.await(flight.done)), leave(registry, flight, waiter)),
-    (completion) =>
-      completion === undefined
-        ? Effect.dieMessage("effect-llm: the shared stream ended without a Finish event")
-        : Effect.succeed(completion)
-  )
+  Effect.async<Completion, E>((resume) => {
+    const answer = (exit: Exit.Exit<Completion | undefined, E>) => {
+      flight.waiters.delete(waiter)
+      if (exit._tag === "Failure") return resume(Exit.failCause(exit.cause))
+      resume(exit.value === undefined ? sharedStreamWithoutFinish : Exit.succeed(exit.value))
+    }
+    if (flight.exit !== undefined) return answer(flight.exit)
+    flight.observers.add(answer)
+    return Effect.suspend(() => {
+      flight.observers.delete(answer)
+      return leave(registry, flight, waiter)
+    })
+  })
 
 /**
  * A flight read as a stream: what has arrived so far, then live deltas, then `Finish` (or the

@@ -11,7 +11,7 @@ import { AnthropicClient, AnthropicLanguageModel } from "@effect-llm/anthropic"
 import { LanguageModel } from "@effect-llm/core"
 import type { GenerateRequest } from "@effect-llm/core/GenerateRequest"
 import { OpenAiClient, OpenAiLanguageModel } from "@effect-llm/openai"
-import { Effect, Layer, ManagedRuntime, Redacted, Stream } from "effect"
+import { Chunk, Effect, Layer, ManagedRuntime, Redacted, Stream } from "effect"
 import OpenAI from "openai"
 import { bytesPerCall, opsPerCall } from "./footprint.js"
 import {
@@ -300,6 +300,33 @@ const memory = async (provider: Provider) => {
   }
 }
 
+/**
+ * What running any Effect `Stream` costs before its first element: `Stream.runDrain` of one chunk,
+ * no I/O (the part of the stream rows no `Stream`-returning API can avoid).
+ */
+const streamRunFloor = async () => {
+  const runtime = ManagedRuntime.make(Layer.empty)
+  const run = Stream.runDrain(Stream.fromChunk(Chunk.of(1)))
+  const ops = await opsPerCall(runtime, run, FOOTPRINT_CALLS)
+  const bytes = await bytesPerCall((n) => runtime.runPromise(Effect.repeatN(run, n - 1)), FOOTPRINT_CALLS)
+  progress(`Effect Stream run: ${ops.toFixed(0)} Effect operations, ${(bytes / 1024).toFixed(1)} KiB per run`)
+  record({
+    name: "Effect Stream run (runDrain of one chunk) Effect operations per run",
+    value: ops,
+    unit: "ops",
+    target: "reference",
+    pass: true
+  })
+  record({
+    name: "Effect Stream run (runDrain of one chunk) bytes allocated per run",
+    value: bytes / 1024,
+    unit: "KiB",
+    target: "reference",
+    pass: true
+  })
+  await runtime.dispose()
+}
+
 const main = async () => {
   if (!(globalThis as { gc?: unknown }).gc) {
     progress("note: run with --expose-gc for the memory measurements (pnpm bench does)")
@@ -309,6 +336,7 @@ const main = async () => {
   const emulator = await startEmulator(["--rate-limit-scale", "1000"])
   if (process.argv.includes("--memory-only")) stacksToRun.length = 0
   try {
+    if (stacksToRun.length > 0 && wanted("Effect Stream run")) await streamRunFloor()
     for (const provider of providers) {
       if (stacksToRun.length === 0) continue
       const raw = provider.raw(emulator)

@@ -105,8 +105,10 @@ const errorContext = (
   timeoutMillis: client.timeoutMillis
 })
 
-/** A refusal (`stop_reason: "refusal"`) is a `ContentFiltered` failure, not an answer. */
-/** The `ContentFiltered` of a completion the provider stopped for its content, if it did. */
+/**
+ * The `ContentFiltered` of a completion the provider stopped for its content (a refusal,
+ * `stop_reason: "refusal"`, is a `ContentFiltered` failure, not an answer), if it did.
+ */
 const filteredOf = (completion: Mutable<Completion>): LlmError.ContentFiltered | undefined =>
   completion.finishReason !== "content-filter" ? undefined : new LlmError.ContentFiltered({
     provider: completion.provider,
@@ -124,6 +126,15 @@ const callInfo = (client: ClientService, model: string, request: GenerateRequest
   serverPort: client.serverPort
 })
 
+/** Reads one stream event into `state` (its text, if any); an event it cannot read is `UnexpectedBody`. */
+const readEvent = (state: StreamState, event: Anthropic.RawMessageStreamEvent): string | undefined => {
+  try {
+    return state.event(event)
+  } catch {
+    throw new UnexpectedBody("a stream event is not a Messages API event")
+  }
+}
+
 /** `generate` over the streaming endpoint, for a large `max_tokens`. */
 const collectStream = async (
   client: ClientService,
@@ -138,13 +149,7 @@ const collectStream = async (
   ).withResponse()
   call.headersArrived()
   holder.headers = response.headers
-  for await (const event of data) {
-    try {
-      state.event(event)
-    } catch {
-      throw new UnexpectedBody("a stream event is not a Messages API event")
-    }
-  }
+  for await (const event of data) readEvent(state, event)
   if (!state.stopped) throw new IncompleteStream()
   return response.headers
 }
@@ -219,13 +224,7 @@ const streamWith = (
           headers: result.response.headers,
           events: result.data
         })),
-      event: (event) => {
-        try {
-          return state.event(event as Anthropic.RawMessageStreamEvent)
-        } catch {
-          throw new UnexpectedBody("a stream event is not a Messages API event")
-        }
-      },
+      event: (event) => readEvent(state, event as Anthropic.RawMessageStreamEvent),
       end: (headers, started, now) => {
         if (!state.stopped) throw new IncompleteStream()
         const completion = state.completion({ provider, model, started }, headers, now)

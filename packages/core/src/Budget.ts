@@ -295,20 +295,25 @@ const makeEnforcer = (options: Options) => {
   /** Soft-limit episodes: store key -> fired. */
   const softFired = new Map<string, boolean>()
 
+  const applies = (rule: Rule, request: GenerateRequest): boolean =>
+    rule.scope === "global" || (rule.scope === "user" ? request.user !== undefined : request.feature !== undefined)
+
   const applicable = (request: GenerateRequest): ReadonlyArray<{ readonly rule: Rule; readonly scope: string }> => {
     const out: Array<{ readonly rule: Rule; readonly scope: string }> = []
     for (const rule of rules) {
-      if (rule.scope === "global") out.push({ rule, scope: "global" })
-      else if (rule.scope === "user" && request.user !== undefined) out.push({ rule, scope: `user:${request.user}` })
-      else if (rule.scope === "feature" && request.feature !== undefined) {
-        out.push({ rule, scope: `feature:${request.feature}` })
-      }
+      if (!applies(rule, request)) continue
+      const scope = rule.scope === "global"
+        ? "global"
+        : rule.scope === "user"
+        ? `user:${request.user}`
+        : `feature:${request.feature}`
+      out.push({ rule, scope })
     }
     return out
   }
 
-  /** Whether a request is budgeted at all (a policy with nothing to check does no work). */
-  const isActive = (request: GenerateRequest) => hasPerRequest || (rules.length > 0 && applicable(request).length > 0)
+  /** Whether a request is budgeted at all (a policy with nothing to check does no work, nor builds the scopes). */
+  const isActive = (request: GenerateRequest) => hasPerRequest || rules.some((rule) => applies(rule, request))
 
   const refuse = (
     plan: { readonly target: Tokenizer.Target },
@@ -399,6 +404,7 @@ const makeEnforcer = (options: Options) => {
     }
     const kMin = clamp ? Math.min(kMinWanted, kMax) : kMax
     const scoped = applicable(request)
+    const id = `${instance}-${++sequence}`
     const plan = (k: number): Plan => ({
       id,
       request: k === request.maxOutputTokens ? request : { ...request, maxOutputTokens: k },
@@ -407,7 +413,6 @@ const makeEnforcer = (options: Options) => {
       inputTokens,
       items: scoped.map(({ rule, scope }) => ({ scope, unit: rule.limit.unit }))
     })
-    const id = `${instance}-${++sequence}`
     if (scoped.length === 0) return Effect.succeed(plan(kMax))
     return Effect.withFiberRuntime((fiber) => {
       const now = Context.get(fiber.currentDefaultServices, Clock.Clock).unsafeCurrentTimeMillis()

@@ -88,7 +88,6 @@ export class Request {
 
   /** The SDK threw: a timer of the call's own (connect, deadline) or else `toError`. */
   fail(error: unknown, headers: Headers | undefined): void {
-    this.call.settled()
     this.failWith(
       this.call.timeout(this.info.provider, this.info.request.model ?? this.info.model, this.connect) ??
         this.toError(error, headers, this.now())

@@ -41,14 +41,9 @@ import * as CallEvent from "./CallEvent.js"
 import type { Completion } from "./Completion.js"
 import { contentText, type GenerateRequest } from "./GenerateRequest.js"
 import * as internal from "./internal/resilienceTrail.js"
-import * as LanguageModel from "./LanguageModel.js"
-import { sleepWithin as sleepUntilDeadline } from "./Timeout.js"
-
-// A wait that ends at the call's deadline when a `Timeout` above delegates it; its `Timeout` failure
-// then belongs to that policy's error type, not to this one's.
-const sleepWithin = (millis: number, request: GenerateRequest): Effect.Effect<void> =>
-  sleepUntilDeadline(millis, request) as Effect.Effect<void>
 import * as internalStream from "./internal/stream.js"
+import { policyWait as sleepWithin } from "./internal/timeoutDeadline.js"
+import * as LanguageModel from "./LanguageModel.js"
 import { RateLimited } from "./LlmError.js"
 
 /**
@@ -234,10 +229,11 @@ export const withLimits: {
       }
       return limiter
     }
+    // the wait for a slot, or nothing when one is free now (the common case adds no step)
     const admit = (clock: Clock.Clock, limiter: Limiter, model: string, cost: number, request: GenerateRequest) => {
       const now = clock.unsafeCurrentTimeMillis()
       const { limit, undo, wait } = limiter.acquire(cost, now)
-      if (wait <= 0) return Effect.void
+      if (wait <= 0) return undefined
       if (failFast || wait > maxWait) {
         undo()
         return Effect.fail(new RateLimited({ provider, model, retryAfter: Duration.millis(wait), limit }))
@@ -279,7 +275,7 @@ export const withLimits: {
             }
           })
           const admitted = admit(clock, limiter, model, cost, request)
-          return admitted === Effect.void ? run : Effect.zipRight(admitted, run)
+          return admitted === undefined ? run : Effect.zipRight(admitted, run)
         }),
       stream: (stream) => (request) =>
         internalStream.unwrap(Effect.clockWith((clock) => {
@@ -288,16 +284,15 @@ export const withLimits: {
           const cost = estimate(request)
           const learnFrom = onCompletion(clock, limiter, model, cost)
           const failed = onError(clock, limiter)
-          return Effect.as(
-            admit(clock, limiter, model, cost, request),
-            stream(request).pipe(
-              Stream.mapChunks((chunk) => {
-                for (const event of chunk) if (event._tag === "Finish") learnFrom(event.completion)
-                return chunk
-              }),
-              Stream.tapError((error) => Effect.sync(() => failed(error)))
-            )
+          const admitted = admit(clock, limiter, model, cost, request)
+          const events = stream(request).pipe(
+            Stream.mapChunks((chunk) => {
+              for (const event of chunk) if (event._tag === "Finish") learnFrom(event.completion)
+              return chunk
+            }),
+            Stream.tapError((error) => Effect.sync(() => failed(error)))
           )
+          return admitted === undefined ? Effect.succeed(events) : Effect.as(admitted, events)
         }))
     })
   }

@@ -40,15 +40,10 @@ import * as CallEvent from "./CallEvent.js"
 import type { Attempt, Completion } from "./Completion.js"
 import type { GenerateRequest } from "./GenerateRequest.js"
 import * as internal from "./internal/resilienceTrail.js"
+import * as internalStream from "./internal/stream.js"
+import { policyWait as sleepWithin } from "./internal/timeoutDeadline.js"
 import * as LanguageModel from "./LanguageModel.js"
 import type { LlmError, Tag } from "./LlmError.js"
-import { sleepWithin as sleepUntilDeadline } from "./Timeout.js"
-
-// A wait that ends at the call's deadline when a `Timeout` above delegates it; its `Timeout` failure
-// then belongs to that policy's error type, not to this one's.
-const sleepWithin = (millis: number, request: GenerateRequest): Effect.Effect<void> =>
-  sleepUntilDeadline(millis, request) as Effect.Effect<void>
-import * as internalStream from "./internal/stream.js"
 import type { StreamEvent } from "./StreamEvent.js"
 
 /**

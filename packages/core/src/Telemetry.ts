@@ -424,10 +424,7 @@ class AttemptRecorder implements Attempt {
   chunk(): void {
     if (this.chunked) return
     this.chunked = true
-    const recorder = this.recorder
-    const seconds = Number(recorder.clock.unsafeCurrentTimeNanos() - recorder.start) / 1e9
-    this.span.attribute("gen_ai.response.time_to_first_chunk", seconds)
-    recordTimeToFirstChunk(recorder, this.info, seconds)
+    recordTimeToFirstChunk(this.span, this.recorder, this.info, true)
   }
   close(exit: Exit.Exit<unknown, unknown>): void {
     this.end(exit, undefined)
@@ -465,16 +462,15 @@ interface StreamObserver {
 const observeChunks = <A extends { readonly _tag: string }>(
   span: Tracer.Span,
   recorder: CallRecorder,
+  info: CallInfo,
   observer: StreamObserver,
-  onFirst: (seconds: number) => void
+  attempt: boolean
 ) =>
 (chunk: Chunk.Chunk<A>): Chunk.Chunk<A> => {
   for (const event of chunk) {
     if (observer.first) {
       observer.first = false
-      const seconds = Number(recorder.clock.unsafeCurrentTimeNanos() - recorder.start) / 1e9
-      span.attribute("gen_ai.response.time_to_first_chunk", seconds)
-      onFirst(seconds)
+      recordTimeToFirstChunk(span, recorder, info, attempt)
     }
     if (event._tag === "Finish") {
       observer.completion = (event as unknown as { readonly completion: Completion }).completion
@@ -483,8 +479,11 @@ const observeChunks = <A extends { readonly _tag: string }>(
   return chunk
 }
 
-const recordTimeToFirstChunk = (recorder: CallRecorder, info: CallInfo, seconds: number): void => {
-  if (!recorder.options.metrics) return
+// The time to first chunk of a request or call, on its span; a request's also as a metric.
+const recordTimeToFirstChunk = (span: Tracer.Span, recorder: CallRecorder, info: CallInfo, metric: boolean): void => {
+  const seconds = Number(recorder.clock.unsafeCurrentTimeNanos() - recorder.start) / 1e9
+  span.attribute("gen_ai.response.time_to_first_chunk", seconds)
+  if (!metric || !recorder.options.metrics) return
   internal.timeToFirstChunk.unsafeUpdate(
     seconds,
     internal.withFiberLabels(
@@ -532,9 +531,7 @@ const streamSpan = <A extends { readonly _tag: string }, E, R>(
           const observer: StreamObserver = { first: true, completion: undefined }
           let observed = Stream.mapChunks(
             self,
-            observeChunks(span, recorder, observer, (s) => {
-              if (role === "attempt") recordTimeToFirstChunk(recorder, info, s)
-            })
+            observeChunks(span, recorder, info, observer, role === "attempt")
           )
           if (call !== undefined) {
             observed = Stream.provideService(

@@ -52,10 +52,10 @@ import * as Stream from "effect/Stream"
 import * as CallEvent from "./CallEvent.js"
 import type { GenerateRequest } from "./GenerateRequest.js"
 import * as internalStream from "./internal/stream.js"
-import { isLive, scheduleOn, withDeadline } from "./internal/timeoutDeadline.js"
+import { scheduleOn, sleepWithin as internalSleepWithin, withDeadline } from "./internal/timeoutDeadline.js"
 import * as LanguageModel from "./LanguageModel.js"
 import { Timeout } from "./LlmError.js"
-import { type Deadlines, deadlinesIn, nativeSchedule, withDeadlines } from "./ProviderCall.js"
+import { type Deadlines, deadlinesIn, withDeadlines } from "./ProviderCall.js"
 import type { StreamEvent } from "./StreamEvent.js"
 
 /**
@@ -151,21 +151,8 @@ const clockOf = (fiber: RuntimeFiber): Clock.Clock =>
  * @since 0.1.0
  * @category provider hooks
  */
-export const sleepWithin = (millis: number, request: GenerateRequest): Effect.Effect<void, Timeout> => {
-  const deadlines = deadlinesIn(request)
-  if (deadlines === undefined) return Effect.sleep(Duration.millis(millis))
-  return Effect.withFiberRuntime((fiber) => {
-    let at = deadlines.end
-    let error = deadlines.onEnd
-    if (deadlines.firstToken !== undefined && (at === undefined || deadlines.firstToken < at)) {
-      at = deadlines.firstToken
-      error = deadlines.onFirstToken
-    }
-    const now = clockOf(fiber).unsafeCurrentTimeMillis()
-    if (at === undefined || now + millis < at) return Effect.sleep(Duration.millis(millis))
-    return Effect.zipRight(Effect.sleep(Duration.millis(Math.max(0, at - now))), Effect.fail(error()))
-  })
-}
+export const sleepWithin: (millis: number, request: GenerateRequest) => Effect.Effect<void, Timeout> =
+  internalSleepWithin
 
 /** The deadlines of a call under nested timeouts: each phase's earliest; the inner connect and events. */
 const combine = (outer: Deadlines | undefined, inner: Deadlines): Deadlines => {
@@ -193,7 +180,7 @@ const noPhase = (): Timeout => {
 }
 
 /** A fiber of its own for the timers of a `TestClock` (only built when one is needed). */
-const timerRuntime = (fiber: RuntimeFiber) => (): Runtime.Runtime<never> =>
+const timerRuntime = (fiber: RuntimeFiber): Runtime.Runtime<never> =>
   Runtime.make({
     context: fiber.currentContext,
     fiberRefs: fiber.getFiberRefs(),
@@ -240,7 +227,7 @@ export const withTimeouts: {
       firstEvent: streaming
         ? (now) => CallEvent.emit({ _tag: "FirstToken", provider, model, afterMillis: now - started })
         : undefined,
-      schedule: isLive(clock) ? nativeSchedule : scheduleOn(clock, timerRuntime(fiber))
+      schedule: scheduleOn(clock, fiber, timerRuntime)
     })
   }
   return LanguageModel.transform(self, {

@@ -3,30 +3,51 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Fiber from "effect/Fiber"
 import type * as FiberRef from "effect/FiberRef"
+import { identity } from "effect/Function"
 import * as Runtime from "effect/Runtime"
-import { nativeSchedule } from "../ProviderCall.js"
+import type { GenerateRequest } from "../GenerateRequest.js"
+import type { Timeout } from "../LlmError.js"
+import { deadlineOf, deadlinesIn, nativeSchedule } from "../ProviderCall.js"
 
 /** The constructor of Effect's live clock: with it, deadlines use one native timer. */
 const LiveClock = (Clock.make() as object).constructor
 
-/** Whether `clock` is Effect's live clock (whose timers are native ones). */
-export const isLive = (clock: Clock.Clock): boolean => (clock as object).constructor === LiveClock
-
 /**
  * Runs `f` after `millis` on `clock`, returning its cancel: a native timer with the live clock;
- * with any other clock (`TestClock`), `clock.sleep` in a fiber of `runtime`, so tests drive it.
+ * with any other clock (`TestClock`), `clock.sleep` in a fiber of the runtime `runtimeOf(source)`
+ * (built only then: the live path allocates nothing), so tests drive it.
  */
-export const scheduleOn = (
+export const scheduleOn = <S>(
   clock: Clock.Clock,
-  runtime: () => Runtime.Runtime<never>
+  source: S,
+  runtimeOf: (source: S) => Runtime.Runtime<never>
 ): (millis: number, f: () => void) => () => void =>
-  isLive(clock) ? nativeSchedule : (millis, f) => {
-    const timer: Fiber.RuntimeFiber<void> = Runtime.runFork(runtime())(clock.sleep(Duration.millis(millis)))
+  (clock as object).constructor === LiveClock ? nativeSchedule : (millis, f) => {
+    const timer: Fiber.RuntimeFiber<void> = Runtime.runFork(runtimeOf(source))(clock.sleep(Duration.millis(millis)))
     timer.addObserver((exit) => {
       if (exit._tag === "Success") f()
     })
     return () => timer.unsafeInterruptAsFork(timer.id())
   }
+
+/** `Timeout.sleepWithin`: a policy's wait that ends at the deadline its request carries, if sooner. */
+export const sleepWithin = (millis: number, request: GenerateRequest): Effect.Effect<void, Timeout> => {
+  const deadlines = deadlinesIn(request)
+  if (deadlines === undefined) return Effect.sleep(Duration.millis(millis))
+  return Effect.clockWith((clock) => {
+    const now = clock.unsafeCurrentTimeMillis()
+    // the earliest of the call's end and its first token, as a stream's first pull waits
+    const next = deadlineOf(deadlines, now, "first")
+    if (next === undefined || now + millis < next[0]) return Effect.sleep(Duration.millis(millis))
+    return Effect.zipRight(Effect.sleep(Duration.millis(Math.max(0, next[0] - now))), Effect.fail(next[1]()))
+  })
+}
+
+/**
+ * {@link sleepWithin} for retry and rate limit, whose error types do not name `Timeout`: it fails
+ * only under a `Timeout` above that delegated its deadline, and that policy's error type has it.
+ */
+export const policyWait = sleepWithin as (millis: number, request: GenerateRequest) => Effect.Effect<void>
 
 /**
  * Runs `self` with a deadline: when `millis` pass first, `self` is interrupted (which aborts a
@@ -50,7 +71,7 @@ export const withDeadline = <A, E, R, E2>(
         const runtime = local === undefined ? current : Runtime.setFiberRef(current, local[0], local[1])
         const fiber = Runtime.runFork(runtime)(self)
         let done = false
-        const cancelTimer = scheduleOn(clock, () => runtime as Runtime.Runtime<never>)(millis, () => {
+        const cancelTimer = scheduleOn(clock, runtime as Runtime.Runtime<never>, identity)(millis, () => {
           if (done) return
           done = true
           fiber.unsafeInterruptAsFork(fiber.id())

@@ -39,6 +39,8 @@ const SEQ_CALLS = quick ? 40 : 100
 const CONC_CALLS = quick ? 640 : 1280
 const FOOTPRINT_CALLS = quick ? 100 : 400
 const CONCURRENCY = 64
+/** Each comparison first runs both sides in turn for this long: the JIT needs thousands of calls, not dozens. */
+const WARMUP_MS = quick ? 2000 : 5000
 
 const prompt = "Summarise the benefits of typed errors in two sentences."
 const request: GenerateRequest = {
@@ -127,9 +129,13 @@ const latencyAndThroughput = async (
   call: Effect.Effect<void, unknown>,
   targets: { readonly time: number; readonly throughput: number } | undefined
 ) => {
-  // warm up both sides
-  for (let i = 0; i < 50; i++) await raw()
-  await runtime.runPromise(Effect.repeatN(call, 49))
+  // warm up both sides, in turns, until both run optimised code (after 50 calls each, a raw call
+  // still took twice its steady time and the side with more code to compile lagged further behind)
+  const warmUntil = now() + WARMUP_MS
+  while (now() < warmUntil) {
+    for (let i = 0; i < 50; i++) await raw()
+    await runtime.runPromise(Effect.repeatN(call, 49))
+  }
 
   // the client's CPU time per call too (the emulator is another process): it moves less than the
   // wall clock when the machine is shared

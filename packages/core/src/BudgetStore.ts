@@ -137,8 +137,11 @@ interface Counter {
   /** Start of the fixed window the spent amount belongs to. */
   windowStart: number
   spent: number
-  /** Rolling windows: committed (time, amount) pairs, oldest first. */
+  /** Rolling windows: committed (time, amount) pairs, oldest first; those before `head` have left the window. */
   entries: Array<{ readonly at: number; readonly amount: number }>
+  head: number
+  /** Rolling windows: the sum of the amounts from `head` on (kept as entries come and go, not re-added per call). */
+  rolling: number
   reserved: number
   /** Open reservations on this counter (at zero, `reserved` is reset to exactly 0 against float drift). */
   holders: number
@@ -167,7 +170,7 @@ export const makeMemory = (): Service => {
   const counter = (key: string): Counter => {
     let c = counters.get(key)
     if (c === undefined) {
-      c = { windowStart: Number.NEGATIVE_INFINITY, spent: 0, entries: [], reserved: 0, holders: 0 }
+      c = { windowStart: Number.NEGATIVE_INFINITY, spent: 0, entries: [], head: 0, rolling: 0, reserved: 0, holders: 0 }
       counters.set(key, c)
     }
     return c
@@ -204,13 +207,22 @@ export const makeMemory = (): Service => {
       }
       return c.spent
     }
+    // constant time per call however many entries the window holds (a day's calls, say)
     const from = now - window.millis
-    let drop = 0
-    while (drop < c.entries.length && c.entries[drop]!.at <= from) drop++
-    if (drop > 0) c.entries.splice(0, drop)
-    let sum = 0
-    for (const entry of c.entries) sum += entry.amount
-    return sum
+    const entries = c.entries
+    let head = c.head
+    while (head < entries.length && entries[head]!.at <= from) c.rolling -= entries[head++]!.amount
+    if (head === entries.length) {
+      // empty: exactly zero again, whatever rounding the subtractions left
+      entries.length = 0
+      head = 0
+      c.rolling = 0
+    } else if (head >= 1024 && head * 2 >= entries.length) {
+      entries.splice(0, head)
+      head = 0
+    }
+    c.head = head
+    return Math.max(0, c.rolling)
   }
 
   return {
@@ -269,6 +281,7 @@ export const makeMemory = (): Service => {
             if (c.windowStart === item.windowStart) c.spent += amount
           } else {
             c.entries.push({ at: now, amount })
+            c.rolling += amount
           }
         })
       }),

@@ -141,6 +141,32 @@ export const budgetStoreConformance = <E>(name: string, layer: Layer.Layer<Budge
         })
       ))
 
+    it.effect("a rolling window holding thousands of entries counts exactly those inside it", () =>
+      run((store, key) =>
+        Effect.gen(function*() {
+          const rolling: BudgetStore.Window = { _tag: "Rolling", millis: 1_000 }
+          const item = { key: key("a"), limit: 1e9, window: rolling, base: 1, rate: 0 }
+          // one commit per millisecond for 5 s, amounts 1..7 cycling: the window slides over 5,000 entries
+          const amountAt = (t: number) => 1 + (t % 7)
+          for (let t = 0; t < 5_000; t++) {
+            yield* store.reserve(req(`r${t}`, [item], { now: t }))
+            yield* store.commit(`r${t}`, t, [amountAt(t)])
+            if (t % 997 === 0 || t === 4_999) {
+              let expected = 0
+              for (let s = Math.max(0, t - 999); s <= t; s++) expected += amountAt(s)
+              const { spent } = yield* store.status(key("a"), rolling, t)
+              assert.closeTo(spent, expected, 1e-9, `spent at ${t}`)
+            }
+          }
+          // the last entry leaves the window at 5,999: exactly nothing is left
+          assert.deepStrictEqual(yield* store.status(key("a"), rolling, 5_999), { spent: 0, reserved: 0 })
+          // and it fills again from zero
+          yield* store.reserve(req("again", [item], { now: 6_000 }))
+          yield* store.commit("again", 6_000, [2.5])
+          assert.deepStrictEqual(yield* store.status(key("a"), rolling, 6_000), { spent: 2.5, reserved: 0 })
+        })
+      ))
+
     it.effect("expired reservations stop counting", () =>
       run((store, key) =>
         Effect.gen(function*() {

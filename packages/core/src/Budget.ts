@@ -56,6 +56,7 @@ import * as CallEvent from "./CallEvent.js"
 import type { Completion, Usage } from "./Completion.js"
 import type { GenerateRequest } from "./GenerateRequest.js"
 import { type Given, Known, withGiven } from "./internal/given.js"
+import { Sweeper } from "./internal/sweep.js"
 import * as LanguageModel from "./LanguageModel.js"
 import { BudgetExceeded } from "./LlmError.js"
 import * as ModelCatalog from "./ModelCatalog.js"
@@ -292,8 +293,14 @@ const makeEnforcer = (options: Options) => {
   const defaultMaxOutput = options.defaultMaxOutputTokens ?? 4_096
   const ttl = Duration.toMillis(options.reservationTtl ?? Duration.minutes(10))
   const needsUsd = perRequest?.maxUsd !== undefined || rules.some((rule) => rule.limit.unit === "usd")
-  /** Soft-limit episodes: store key -> fired. */
-  const softFired = new Map<string, boolean>()
+  /**
+   * Soft-limit episodes in progress: store key -> the time the episode ends by (its fixed window's
+   * end; for a rolling window, one window after the last call that saw it above the threshold).
+   * Ended episodes are swept as the map grows: it holds the keys above their soft limit now, not
+   * every user that ever crossed one.
+   */
+  const softEpisodes = new Map<string, number>()
+  const softSweeper = new Sweeper()
 
   const applies = (rule: Rule, request: GenerateRequest): boolean =>
     rule.scope === "global" || (rule.scope === "user" ? request.user !== undefined : request.feature !== undefined)
@@ -458,9 +465,16 @@ const makeEnforcer = (options: Options) => {
           if (rule.limit.soft !== undefined) {
             const threshold = rule.limit.amount * rule.limit.soft
             const level = result.levels[i]! / scale
-            const fired = softFired.get(item.key) === true
+            const episode = softEpisodes.get(item.key)
+            const fired = episode !== undefined && episode > now
+            if (level >= threshold) {
+              const window = item.window
+              softEpisodes.set(item.key, window._tag === "Fixed" ? window.end : now + window.millis)
+              if (!fired) softSweeper.maybeSweep(softEpisodes, (endsBy) => endsBy <= now)
+            } else if (episode !== undefined) {
+              softEpisodes.delete(item.key)
+            }
             if (level >= threshold && !fired) {
-              softFired.set(item.key, true)
               effects.push(
                 CallEvent.emit({
                   _tag: "BudgetDecision",
@@ -481,8 +495,6 @@ const makeEnforcer = (options: Options) => {
                   at: now
                 })
               )
-            } else if (level < threshold && fired) {
-              softFired.set(item.key, false)
             }
           }
         }

@@ -36,6 +36,7 @@
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import { Sweeper } from "./internal/sweep.js"
 
 /**
  * The window of a counter, as the store sees it: a fixed period `[start, end)` (calendar days and
@@ -133,10 +134,28 @@ export interface Service {
  */
 export class BudgetStore extends Context.Tag("@effect-llm/core/BudgetStore")<BudgetStore, Service>() {}
 
+/**
+ * The memory store, with a diagnostic of what it holds.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface MemoryService extends Service {
+  /**
+   * The counters and open reservations held. Counters that hold nothing a fresh one would not (no
+   * open reservation, no spend in a window still open) are dropped as the store grows, so a
+   * per-user budget holds memory for the users active in its window, not for every user ever seen.
+   */
+  readonly size: Effect.Effect<{ readonly counters: number; readonly reservations: number }>
+}
+
 interface Counter {
-  /** Start of the fixed window the spent amount belongs to. */
+  /** Start and end of the fixed window the spent amount belongs to. */
   windowStart: number
+  windowEnd: number
   spent: number
+  /** Rolling windows: the window's length (its entries have all left it `millis` after the last one). */
+  millis: number
   /** Rolling windows: committed (time, amount) pairs, oldest first; those before `head` have left the window. */
   entries: Array<{ readonly at: number; readonly amount: number }>
   head: number
@@ -163,14 +182,36 @@ const windowStartOf = (window: Window) => window._tag === "Fixed" ? window.start
  * @since 0.1.0
  * @category constructors
  */
-export const makeMemory = (): Service => {
+export const makeMemory = (): MemoryService => {
   const counters = new Map<string, Counter>()
   const reservations = new Map<string, Reservation>()
+
+  // a counter that holds nothing a fresh one would not (no open reservation, no spend in a window
+  // still open) is dropped when the map is swept: one key per user must not mean memory per user
+  // ever seen
+  const sweeper = new Sweeper()
+  const isIdle = (c: Counter, now: number): boolean =>
+    c.holders <= 0 &&
+    (c.spent === 0 || c.windowEnd <= now) &&
+    (c.head === c.entries.length || c.entries[c.entries.length - 1]!.at <= now - c.millis)
+
+  /** At the end of an operation (never half-way: a counter dropped there could lose what it is given next). */
+  const sweep = (now: number) => sweeper.maybeSweep(counters, (c) => isIdle(c, now))
 
   const counter = (key: string): Counter => {
     let c = counters.get(key)
     if (c === undefined) {
-      c = { windowStart: Number.NEGATIVE_INFINITY, spent: 0, entries: [], head: 0, rolling: 0, reserved: 0, holders: 0 }
+      c = {
+        windowStart: Number.NEGATIVE_INFINITY,
+        windowEnd: Number.NEGATIVE_INFINITY,
+        spent: 0,
+        millis: 0,
+        entries: [],
+        head: 0,
+        rolling: 0,
+        reserved: 0,
+        holders: 0
+      }
       counters.set(key, c)
     }
     return c
@@ -203,11 +244,13 @@ export const makeMemory = (): Service => {
     if (window._tag === "Fixed") {
       if (c.windowStart !== window.start) {
         c.windowStart = window.start
+        c.windowEnd = window.end
         c.spent = 0
       }
       return c.spent
     }
     // constant time per call however many entries the window holds (a day's calls, say)
+    c.millis = window.millis
     const from = now - window.millis
     const entries = c.entries
     let head = c.head
@@ -225,47 +268,53 @@ export const makeMemory = (): Service => {
     return Math.max(0, c.rolling)
   }
 
+  const reserve = (request: ReserveRequest): ReserveResult => {
+    expire(request.now)
+    let k = request.kMax
+    const used: Array<number> = []
+    for (let i = 0; i < request.items.length; i++) {
+      const item = request.items[i]!
+      const c = counter(item.key)
+      const u = spentAt(c, item.window, request.now) + c.reserved
+      used.push(u)
+      const minimum = item.base + request.kMin * item.rate
+      if (u + minimum > item.limit) {
+        return { _tag: "Refused", index: i, key: item.key, limit: item.limit, used: u, requested: minimum }
+      }
+      if (item.rate > 0) {
+        let fit = Math.floor((item.limit - u - item.base) / item.rate)
+        while (fit > request.kMin && u + item.base + fit * item.rate > item.limit) fit--
+        if (fit < k) k = fit
+      }
+    }
+    k = Math.max(request.kMin, k)
+    const items = request.items.map((item, i) => ({
+      key: item.key,
+      window: item.window,
+      windowStart: windowStartOf(item.window),
+      amount: item.base + k * item.rate,
+      used: used[i]!
+    }))
+    const levels: Array<number> = []
+    for (const item of items) {
+      const c = counter(item.key)
+      c.reserved += item.amount
+      c.holders++
+      levels.push(item.used + item.amount)
+    }
+    const previous = reservations.get(request.id)
+    if (previous !== undefined) dropReservation(request.id, previous)
+    reservations.set(request.id, { expiresAt: request.expiresAt, items })
+    if (request.expiresAt < nextExpiry) nextExpiry = request.expiresAt
+    return { _tag: "Reserved", k, levels }
+  }
+
   return {
     reserve: (request) =>
-      Effect.sync((): ReserveResult => {
-        expire(request.now)
-        let k = request.kMax
-        const used: Array<number> = []
-        for (let i = 0; i < request.items.length; i++) {
-          const item = request.items[i]!
-          const c = counter(item.key)
-          const u = spentAt(c, item.window, request.now) + c.reserved
-          used.push(u)
-          const minimum = item.base + request.kMin * item.rate
-          if (u + minimum > item.limit) {
-            return { _tag: "Refused", index: i, key: item.key, limit: item.limit, used: u, requested: minimum }
-          }
-          if (item.rate > 0) {
-            let fit = Math.floor((item.limit - u - item.base) / item.rate)
-            while (fit > request.kMin && u + item.base + fit * item.rate > item.limit) fit--
-            if (fit < k) k = fit
-          }
-        }
-        k = Math.max(request.kMin, k)
-        const items = request.items.map((item, i) => ({
-          key: item.key,
-          window: item.window,
-          windowStart: windowStartOf(item.window),
-          amount: item.base + k * item.rate,
-          used: used[i]!
-        }))
-        const levels: Array<number> = []
-        for (const item of items) {
-          const c = counter(item.key)
-          c.reserved += item.amount
-          c.holders++
-          levels.push(item.used + item.amount)
-        }
-        const previous = reservations.get(request.id)
-        if (previous !== undefined) dropReservation(request.id, previous)
-        reservations.set(request.id, { expiresAt: request.expiresAt, items })
-        if (request.expiresAt < nextExpiry) nextExpiry = request.expiresAt
-        return { _tag: "Reserved", k, levels }
+      Effect.sync(() => {
+        const result = reserve(request)
+        sweep(request.now)
+        return result
       }),
     commit: (id, now, amounts) =>
       Effect.sync(() => {
@@ -293,14 +342,15 @@ export const makeMemory = (): Service => {
     status: (key, window, now) =>
       Effect.sync(() => {
         expire(now)
-        const c = counter(key)
-        return { spent: spentAt(c, window, now), reserved: c.reserved }
+        const c = counters.get(key)
+        return c === undefined ? { spent: 0, reserved: 0 } : { spent: spentAt(c, window, now), reserved: c.reserved }
       }),
     outstanding: (now) =>
       Effect.sync(() => {
         expire(now)
         return reservations.size
-      })
+      }),
+    size: Effect.sync(() => ({ counters: counters.size, reservations: reservations.size }))
   }
 }
 

@@ -36,6 +36,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as AlertSink from "./AlertSink.js"
+import { Sweeper } from "./internal/sweep.js"
 import * as UsageLedger from "./UsageLedger.js"
 
 /**
@@ -62,6 +63,13 @@ export interface Options {
     readonly minBuckets?: number
     /** Ignore spikes below this spend in the bucket (default $0.01). */
     readonly minSpendUsd?: number
+    /**
+     * Buckets without spend after which a key's baseline is forgotten (default 24, a day of hourly
+     * buckets; its average has decayed to almost nothing by then). A forgotten key starts afresh and
+     * needs `minBuckets` of history again before its spikes are judged; the monitor holds baselines
+     * for the keys active recently, not for every user ever seen.
+     */
+    readonly forgetAfter?: number
   }
 }
 
@@ -88,6 +96,8 @@ interface Baseline {
   mean: number
   variance: number
   buckets: number
+  /** A spike alert of this key is in its episode. */
+  firing: boolean
 }
 
 /**
@@ -101,7 +111,7 @@ export const make = (options: Options): Service => {
   const rateMillis = rate ? Duration.toMillis(rate.window) : 0
   const spend: Array<{ readonly at: number; readonly usd: number }> = []
   let spendSum = 0
-  const firing = new Map<string, boolean>()
+  let rateFiring = false
 
   const spike = options.spike
   const by = spike?.by ?? ["user"]
@@ -110,17 +120,18 @@ export const make = (options: Options): Service => {
   const zLimit = spike?.zScore ?? 3
   const minBuckets = spike?.minBuckets ?? 3
   const minSpend = spike?.minSpendUsd ?? 0.01
+  const forgetAfter = spike?.forgetAfter ?? 24
   const baselines = new Map<string, Baseline>()
+  const sweeper = new Sweeper()
+  const fresh = (bucket: number): Baseline => ({ bucket, current: 0, mean: 0, variance: 0, buckets: 0, firing: false })
 
   const evaluateRate = (now: number): Effect.Effect<void> => {
     if (rate === undefined) return Effect.void
     while (spend.length > 0 && spend[0]!.at <= now - rateMillis) spendSum -= spend.shift()!.usd
     if (spend.length === 0) spendSum = 0
-    const key = "rate:global"
     const over = spendSum > rate.thresholdUsd
-    const fired = firing.get(key) === true
-    if (over && !fired) {
-      firing.set(key, true)
+    if (over && !rateFiring) {
+      rateFiring = true
       return AlertSink.send({
         kind: "spend-rate",
         key: "global",
@@ -133,7 +144,7 @@ export const make = (options: Options): Service => {
         at: now
       })
     }
-    if (!over && fired) firing.set(key, false)
+    if (!over) rateFiring = false
     return Effect.void
   }
 
@@ -168,9 +179,12 @@ export const make = (options: Options): Service => {
       if (value === undefined) continue
       const key = `${dimension}:${value}`
       let b = baselines.get(key)
-      if (b === undefined) {
-        b = { bucket, current: 0, mean: 0, variance: 0, buckets: 0 }
+      if (b === undefined || bucket - b.bucket > forgetAfter) {
+        // (a forgotten baseline is replaced whether or not a sweep has dropped it yet)
+        const isNew = b === undefined
+        b = fresh(bucket)
         baselines.set(key, b)
+        if (isNew) sweeper.maybeSweep(baselines, (other) => bucket - other.bucket > forgetAfter)
       }
       const rolled = bucket > b.bucket
       roll(b, bucket)
@@ -178,11 +192,9 @@ export const make = (options: Options): Service => {
       if (b.buckets < minBuckets) continue
       const std = Math.max(Math.sqrt(b.variance), b.mean * 0.1, 1e-6)
       const z = (b.current - b.mean) / std
-      const alertKey = `spike:${key}`
-      const fired = firing.get(alertKey) === true
       const over = z > zLimit && b.current >= minSpend
-      if (over && !fired) {
-        firing.set(alertKey, true)
+      if (over && !b.firing) {
+        b.firing = true
         effects.push(AlertSink.send({
           kind: "spend-spike",
           key,
@@ -194,8 +206,8 @@ export const make = (options: Options): Service => {
           threshold: zLimit,
           at: now
         }))
-      } else if (!over && fired && rolled) {
-        firing.set(alertKey, false)
+      } else if (!over && b.firing && rolled) {
+        b.firing = false
       }
     }
     return effects.length === 0 ? Effect.void : Effect.all(effects, { discard: true })

@@ -377,6 +377,27 @@ describe("Budget", () => {
       assert.strictEqual((yield* sink.alerts).length, 2)
     }).pipe(Effect.provide(deps)))
 
+  it.effect("a new window is a new soft-limit episode, even when its first call is already past the soft limit", () =>
+    Effect.gen(function*() {
+      const { model } = recording()
+      const sink = AlertSink.makeMemory()
+      const budgeted = Budget.enforce(model, {
+        perUser: Budget.tokens(1_000, Budget.daily(), { soft: 0.1 })
+      })
+      const call = budgeted.generate(prompt("hal", undefined, { maxOutputTokens: 150 })).pipe(
+        Effect.provideService(AlertSink.AlertSink, sink)
+      )
+      // every call reserves ~162 tokens: past the soft limit (100) at once, every day
+      yield* call
+      yield* call
+      assert.strictEqual((yield* sink.alerts).length, 1)
+      yield* TestClock.adjust("1 day")
+      yield* call
+      assert.strictEqual((yield* sink.alerts).length, 2)
+      yield* call
+      assert.strictEqual((yield* sink.alerts).length, 2)
+    }).pipe(Effect.provide(deps)))
+
   it.effect("Budget.layer wraps the LanguageModel in context", () =>
     Effect.gen(function*() {
       yield* LanguageModel.generate(prompt("gus", undefined, { maxOutputTokens: 100 }))

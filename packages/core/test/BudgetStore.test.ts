@@ -90,3 +90,84 @@ describe("BudgetStore (memory) properties", () => {
     )
   })
 })
+
+describe("BudgetStore (memory) footprint", () => {
+  const day = 86_400_000
+  const daily = (n: number): BudgetStore.Window => ({ _tag: "Fixed", start: n * day, end: (n + 1) * day })
+  const reserve = (store: BudgetStore.Service, id: string, key: string, window: BudgetStore.Window, now: number) =>
+    store.reserve({
+      id,
+      now,
+      expiresAt: now + 600_000,
+      kMin: 0,
+      kMax: 0,
+      items: [{ key, limit: 1_000, window, base: 10, rate: 0 }]
+    })
+
+  it.effect("holds counters for the users of the open window, not for every user ever seen", () =>
+    Effect.gen(function*() {
+      const store = BudgetStore.makeMemory()
+      for (let u = 0; u < 5_000; u++) {
+        yield* reserve(store, `a${u}`, `user:a${u}`, daily(0), 1_000)
+        yield* store.commit(`a${u}`, 1_000, [3])
+      }
+      assert.strictEqual((yield* store.size).counters, 5_000) // all spent in the open window: all kept
+      // the next day, 5,000 other users
+      for (let u = 0; u < 5_000; u++) {
+        yield* reserve(store, `b${u}`, `user:b${u}`, daily(1), day + 1_000)
+        yield* store.commit(`b${u}`, day + 1_000, [4])
+      }
+      const { counters, reservations } = yield* store.size
+      assert.isBelow(counters, 10_000) // yesterday's users were dropped
+      assert.isAtLeast(counters, 5_000)
+      assert.strictEqual(reservations, 0)
+      for (const u of [0, 2_500, 4_999]) {
+        assert.deepStrictEqual(yield* store.status(`user:b${u}`, daily(1), day + 2_000), { spent: 4, reserved: 0 })
+        // a dropped user starts the new day from nothing, as a kept one would
+        assert.deepStrictEqual(yield* store.status(`user:a${u}`, daily(1), day + 2_000), { spent: 0, reserved: 0 })
+      }
+    }))
+
+  it.effect("never drops a counter with an open reservation or with spend in a rolling window", () =>
+    Effect.gen(function*() {
+      const store = BudgetStore.makeMemory()
+      const rolling: BudgetStore.Window = { _tag: "Rolling", millis: 60_000 }
+      // 1,500 reservations left open, and 1,500 users with spend in the last minute
+      for (let u = 0; u < 1_500; u++) yield* reserve(store, `open${u}`, `user:open${u}`, daily(0), 0)
+      for (let u = 0; u < 1_500; u++) {
+        yield* reserve(store, `r${u}`, `user:r${u}`, rolling, 0)
+        yield* store.commit(`r${u}`, 0, [5])
+      }
+      // many users refused (a zero limit): idle counters that make the map sweep several times
+      for (let u = 0; u < 20_000; u++) {
+        yield* store.reserve({
+          id: `x${u}`,
+          now: 30_000,
+          expiresAt: 630_000,
+          kMin: 0,
+          kMax: 0,
+          items: [{ key: `user:x${u}`, limit: 0, window: daily(0), base: 1, rate: 0 }]
+        })
+      }
+      assert.isBelow((yield* store.size).counters, 8_000)
+      for (const u of [0, 749, 1_499]) {
+        assert.deepStrictEqual(yield* store.status(`user:open${u}`, daily(0), 30_000), { spent: 0, reserved: 10 })
+        assert.deepStrictEqual(yield* store.status(`user:r${u}`, rolling, 30_000), { spent: 5, reserved: 0 })
+      }
+      // the open reservations still commit into their counters
+      yield* store.commit("open7", 40_000, [6])
+      assert.deepStrictEqual(yield* store.status("user:open7", daily(0), 40_000), { spent: 6, reserved: 0 })
+      // once the rolling spend has left its window, those counters go too
+      for (let u = 0; u < 20_000; u++) {
+        yield* store.reserve({
+          id: `y${u}`,
+          now: 61_000,
+          expiresAt: 661_000,
+          kMin: 0,
+          kMax: 0,
+          items: [{ key: `user:y${u}`, limit: 0, window: daily(0), base: 1, rate: 0 }]
+        })
+      }
+      assert.isBelow((yield* store.size).counters, 1_500 + 1_500 + 4_000)
+    }))
+})

@@ -82,6 +82,30 @@ describe("SpendMonitor", () => {
       assert.strictEqual((yield* sink.alerts).filter((a) => a.key === "user:alice").length, 2)
     }))
 
+  it.effect("a key idle for `forgetAfter` buckets starts afresh (no spike judged before it has history again)", () =>
+    Effect.gen(function*() {
+      const sink = AlertSink.makeMemory()
+      const monitor = SpendMonitor.make({
+        spike: { by: ["user"], bucket: "1 hour", zScore: 3, minBuckets: 3, minSpendUsd: 0.05, forgetAfter: 24 }
+      })
+      const observe = (usd: number, user: string) =>
+        Effect.flatMap(entry(usd, user), monitor.observe).pipe(Effect.provideService(AlertSink.AlertSink, sink))
+      // alice and carol: the same five quiet hours
+      for (const usd of [0.01, 0.012, 0.011, 0.01, 0.012]) {
+        yield* observe(usd, "alice")
+        yield* observe(usd, "carol")
+        yield* TestClock.adjust("1 hour")
+      }
+      // alice comes back after 23 hours without spend: her (decayed) baseline still judges her
+      yield* TestClock.adjust("23 hours")
+      for (let i = 0; i < 10; i++) yield* observe(0.012, "alice")
+      assert.deepStrictEqual((yield* sink.alerts).map((a) => a.key), ["user:alice"])
+      // carol after 24 hours without spend: forgotten, a new key with no history
+      yield* TestClock.adjust("1 hour")
+      for (let i = 0; i < 10; i++) yield* observe(0.012, "carol")
+      assert.deepStrictEqual((yield* sink.alerts).map((a) => a.key), ["user:alice"])
+    }))
+
   it.effect("layerLedger feeds every ledger record to the monitor; the default sink is the logger", () =>
     Effect.gen(function*() {
       const ledger = yield* UsageLedger.UsageLedger

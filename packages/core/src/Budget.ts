@@ -12,6 +12,10 @@
  * Hard limits fail the call with `BudgetExceeded` (added to the model's error type); soft limits
  * send one `soft-budget` alert per episode through the `AlertSink`.
  *
+ * Limits, windows and options are checked when they are built: an amount that is not positive, a
+ * soft share outside (0, 1), an empty rolling window or an unknown time zone throws `InvalidOptions`
+ * then, not on the first call.
+ *
  * @example
  * ```ts
  * import { Effect, Layer, Stream } from "effect"
@@ -46,7 +50,6 @@ import * as DateTime from "effect/DateTime"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import { dual } from "effect/Function"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
@@ -57,6 +60,7 @@ import type { Completion, Usage } from "./Completion.js"
 import type { GenerateRequest } from "./GenerateRequest.js"
 import { type Given, Known, withGiven } from "./internal/given.js"
 import { Sweeper } from "./internal/sweep.js"
+import * as InvalidOptions from "./InvalidOptions.js"
 import * as LanguageModel from "./LanguageModel.js"
 import { BudgetExceeded } from "./LlmError.js"
 import * as ModelCatalog from "./ModelCatalog.js"
@@ -75,32 +79,62 @@ export type Window =
   | { readonly _tag: "Calendar"; readonly unit: "day" | "month"; readonly timeZone: string }
   | { readonly _tag: "Total" }
 
+const MODULE = "Budget"
+
+/** USD counters hold integer nano-dollars. */
+const NANO = 1_000_000_000
+
+/** The largest USD amount a counter of integer nano-dollars holds exactly (about 9 million). */
+const MAX_USD = Math.floor(Number.MAX_SAFE_INTEGER / NANO)
+
+const required = <A>(option: string, value: A | undefined): A =>
+  value === undefined ? InvalidOptions.invalid(MODULE, option, "is required") : value
+
+const rollingDuration = (option: string, input: Duration.DurationInput): Duration.Duration =>
+  required(option, InvalidOptions.duration(MODULE, option, required(option, input), { positive: true }))
+
+const namedZone = (option: string, timeZone: string): DateTime.TimeZone.Named => {
+  const zone = typeof timeZone === "string" ? DateTime.zoneMakeNamed(timeZone) : Option.none()
+  return Option.isSome(zone)
+    ? zone.value
+    : InvalidOptions.invalid(MODULE, option, `must be an IANA time zone name, got ${JSON.stringify(timeZone)}`)
+}
+
 /**
- * A rolling window: spend in the last `duration`.
+ * A rolling window: spend in the last `duration` (finite, longer than zero). Throws `InvalidOptions`
+ * for a duration it cannot work with.
  *
  * @since 0.1.0
  * @category windows
  */
 export const rolling = (duration: Duration.DurationInput): Window => ({
   _tag: "Rolling",
-  duration: Duration.decode(duration)
+  duration: rollingDuration("duration", duration)
 })
 
 /**
  * The current calendar day in `timeZone` (an IANA name; default `UTC`); resets at local midnight.
+ * Throws `InvalidOptions` for a time zone that does not exist.
  *
  * @since 0.1.0
  * @category windows
  */
-export const daily = (timeZone = "UTC"): Window => ({ _tag: "Calendar", unit: "day", timeZone })
+export const daily = (timeZone = "UTC"): Window => {
+  namedZone("timeZone", timeZone)
+  return { _tag: "Calendar", unit: "day", timeZone }
+}
 
 /**
  * The current calendar month in `timeZone` (default `UTC`); resets at local midnight of the 1st.
+ * Throws `InvalidOptions` for a time zone that does not exist.
  *
  * @since 0.1.0
  * @category windows
  */
-export const monthly = (timeZone = "UTC"): Window => ({ _tag: "Calendar", unit: "month", timeZone })
+export const monthly = (timeZone = "UTC"): Window => {
+  namedZone("timeZone", timeZone)
+  return { _tag: "Calendar", unit: "month", timeZone }
+}
 
 /**
  * All time: never resets.
@@ -111,8 +145,9 @@ export const monthly = (timeZone = "UTC"): Window => ({ _tag: "Calendar", unit: 
 export const total: Window = { _tag: "Total" }
 
 /**
- * One limit: `amount` of `unit` per `window`. `soft` (a fraction of `amount`, e.g. `0.8`) sends
- * an alert once per episode when crossed; the hard limit refuses calls.
+ * One limit: `amount` of `unit` per `window`. `soft` (a fraction of `amount` in (0, 1), e.g. `0.8`)
+ * sends an alert once per episode when crossed; the hard limit refuses calls. Build limits with
+ * {@link usd} and {@link tokens}: `enforce` and `layer` check a hand-built one the same way.
  *
  * @since 0.1.0
  * @category models
@@ -124,14 +159,51 @@ export interface Limit {
   readonly soft?: number | undefined
 }
 
-const toWindow = (window: Window | Duration.DurationInput): Window =>
-  typeof window === "object" && window !== null && "_tag" in window &&
-    (window._tag === "Rolling" || window._tag === "Calendar" || window._tag === "Total")
-    ? window as Window
-    : rolling(window as Duration.DurationInput)
+const isWindow = (u: unknown): u is Window =>
+  typeof u === "object" && u !== null && "_tag" in u &&
+  (u._tag === "Rolling" || u._tag === "Calendar" || u._tag === "Total")
+
+/** Checks a window (built by hand, perhaps); returns the time zone of a calendar window. */
+const checkWindow = (option: string, window: Window): DateTime.TimeZone.Named | undefined => {
+  if (!isWindow(window)) {
+    return InvalidOptions.invalid(MODULE, option, "must be a window made by Budget.rolling, daily, monthly or total")
+  }
+  switch (window._tag) {
+    case "Rolling":
+      rollingDuration(`${option}.duration`, window.duration)
+      return undefined
+    case "Calendar":
+      InvalidOptions.oneOf(MODULE, `${option}.unit`, required(`${option}.unit`, window.unit), ["day", "month"])
+      return namedZone(`${option}.timeZone`, window.timeZone)
+    case "Total":
+      return undefined
+  }
+}
+
+const toWindow = (window: Window | Duration.DurationInput): Window => {
+  if (!isWindow(window)) return { _tag: "Rolling", duration: rollingDuration("window", window) }
+  checkWindow("window", window)
+  return window
+}
+
+/** An amount of USD: positive, finite and no more than the nano-dollar counters hold. */
+const checkUsd = (option: string, amount: number | undefined) => {
+  InvalidOptions.positive(MODULE, option, amount)
+  if (amount !== undefined && amount > MAX_USD) {
+    InvalidOptions.invalid(MODULE, option, `must be at most ${MAX_USD} (USD is counted in nano-dollars), got ${amount}`)
+  }
+}
+
+const checkAmount = (option: string, unit: Limit["unit"], amount: number) => {
+  required(option, amount)
+  if (unit === "usd") checkUsd(option, amount)
+  else InvalidOptions.integer(MODULE, option, amount, 1)
+}
 
 /**
- * A limit in USD; a plain duration (`"1 day"`) is a rolling window.
+ * A limit in USD; a plain duration (`"1 day"`) is a rolling window. `amount` is positive (at most
+ * 9,007,199: counters hold nano-dollars); `soft` is in (0, 1) — a soft limit at the hard limit would
+ * never alert before calls are refused. Throws `InvalidOptions` for options it cannot work with.
  *
  * @since 0.1.0
  * @category constructors
@@ -140,10 +212,15 @@ export const usd = (
   amount: number,
   window: Window | Duration.DurationInput,
   options?: { readonly soft?: number }
-): Limit => ({ unit: "usd", amount, window: toWindow(window), soft: options?.soft })
+): Limit => {
+  checkAmount("amount", "usd", amount)
+  InvalidOptions.share(MODULE, "soft", options?.soft, true)
+  return { unit: "usd", amount, window: toWindow(window), soft: options?.soft }
+}
 
 /**
- * A limit in tokens (input plus output); a plain duration is a rolling window.
+ * A limit in tokens (input plus output); a plain duration is a rolling window. `amount` is an
+ * integer of at least 1; `soft` is in (0, 1). Throws `InvalidOptions` for options it cannot work with.
  *
  * @since 0.1.0
  * @category constructors
@@ -152,7 +229,11 @@ export const tokens = (
   amount: number,
   window: Window | Duration.DurationInput,
   options?: { readonly soft?: number }
-): Limit => ({ unit: "tokens", amount, window: toWindow(window), soft: options?.soft })
+): Limit => {
+  checkAmount("amount", "tokens", amount)
+  InvalidOptions.share(MODULE, "soft", options?.soft, true)
+  return { unit: "tokens", amount, window: toWindow(window), soft: options?.soft }
+}
 
 /**
  * Options of `enforce`.
@@ -162,11 +243,11 @@ export const tokens = (
  */
 export interface Options {
   readonly perRequest?: {
-    /** Refuse prompts over this many input tokens. */
+    /** Refuse prompts over this many input tokens (an integer of at least 1). */
     readonly maxInputTokens?: number
-    /** Clamp every call's `maxOutputTokens` to this. */
+    /** Clamp every call's `maxOutputTokens` to this (an integer of at least 1). */
     readonly maxOutputTokens?: number
-    /** Refuse (or clamp the output of) calls whose worst case costs more than this. */
+    /** Refuse (or clamp the output of) calls whose worst case costs more than this (positive). */
     readonly maxUsd?: number
   }
   /** Limits per `request.user` (requests without a user are not counted here). */
@@ -177,15 +258,21 @@ export interface Options {
   readonly global?: Limit | ReadonlyArray<Limit>
   /** Lower `maxOutputTokens` to what the budgets have left (default `true`); `false` refuses instead. */
   readonly clampOutput?: boolean
-  /** The fewest output tokens worth calling for when clamping (default 16, or less if the request asks for less). */
+  /**
+   * The fewest output tokens worth calling for when clamping (an integer of at least 1; default 16,
+   * or less if the request asks for less).
+   */
   readonly minOutputTokens?: number
-  /** The output cap when neither the request nor the catalog gives one (default 4,096). */
+  /** The output cap when neither the request nor the catalog gives one (an integer of at least 1; default 4,096). */
   readonly defaultMaxOutputTokens?: number
   /** Count input tokens with the provider's count-tokens endpoint (see `Tokenizer`). */
   readonly exactCount?: boolean
-  /** How long a store keeps a reservation of a process that died (default 10 minutes). */
+  /** How long a store keeps a reservation of a process that died (finite, longer than zero; default 10 minutes). */
   readonly reservationTtl?: Duration.DurationInput
-  /** Prices for models the catalog does not know; without it a USD budget on an unknown model dies with `UnknownModel`. */
+  /**
+   * Prices for models the catalog does not know (each at least 0); without it a USD budget on an
+   * unknown model dies with `UnknownModel`.
+   */
   readonly unpricedFallback?: ModelCatalog.Pricing
 }
 
@@ -206,6 +293,58 @@ interface Rule {
   cached: { readonly start: number; readonly end: number; readonly window: BudgetStore.Window } | undefined
 }
 
+/** Options checked once, when the policy is built: the limits and their time zones, the TTL. */
+interface Checked {
+  readonly limits: ReadonlyArray<Pick<Rule, "scope" | "limit" | "zone">>
+  readonly ttlMillis: number
+}
+
+const checkLimit = (option: string, limit: Limit): DateTime.TimeZone.Named | undefined => {
+  if (typeof limit !== "object" || limit === null) {
+    return InvalidOptions.invalid(MODULE, option, "must be a limit made by Budget.usd or Budget.tokens")
+  }
+  InvalidOptions.oneOf(MODULE, `${option}.unit`, required(`${option}.unit`, limit.unit), ["tokens", "usd"])
+  checkAmount(`${option}.amount`, limit.unit, limit.amount)
+  InvalidOptions.share(MODULE, `${option}.soft`, limit.soft, true)
+  return checkWindow(`${option}.window`, limit.window)
+}
+
+const checkOptions = (options: Options): Checked => {
+  const perRequest = options.perRequest
+  if (perRequest !== undefined) {
+    InvalidOptions.integer(MODULE, "perRequest.maxInputTokens", perRequest.maxInputTokens, 1)
+    InvalidOptions.integer(MODULE, "perRequest.maxOutputTokens", perRequest.maxOutputTokens, 1)
+    checkUsd("perRequest.maxUsd", perRequest.maxUsd)
+  }
+  InvalidOptions.integer(MODULE, "minOutputTokens", options.minOutputTokens, 1)
+  InvalidOptions.integer(MODULE, "defaultMaxOutputTokens", options.defaultMaxOutputTokens, 1)
+  const ttl = InvalidOptions.duration(MODULE, "reservationTtl", options.reservationTtl, { positive: true })
+  const pricing = options.unpricedFallback
+  if (pricing !== undefined) {
+    for (const field of ["input", "cachedInput", "output"] as const) {
+      InvalidOptions.nonNegative(
+        MODULE,
+        `unpricedFallback.${field}`,
+        required(`unpricedFallback.${field}`, pricing[field])
+      )
+    }
+    InvalidOptions.nonNegative(MODULE, "unpricedFallback.cacheWrite", pricing.cacheWrite)
+    InvalidOptions.nonNegative(MODULE, "unpricedFallback.reasoning", pricing.reasoning)
+  }
+  const limits: Array<Pick<Rule, "scope" | "limit" | "zone">> = []
+  const add = (scope: Rule["scope"], option: string, given: Limit | ReadonlyArray<Limit> | undefined) => {
+    if (Array.isArray(given)) {
+      given.forEach((limit: Limit, i) => limits.push({ scope, limit, zone: checkLimit(`${option}[${i}]`, limit) }))
+    } else if (given !== undefined) {
+      limits.push({ scope, limit: given as Limit, zone: checkLimit(option, given as Limit) })
+    }
+  }
+  add("user", "perUser", options.perUser)
+  add("feature", "perFeature", options.perFeature)
+  add("global", "global", options.global)
+  return { limits, ttlMillis: ttl === undefined ? Duration.toMillis(Duration.minutes(10)) : Duration.toMillis(ttl) }
+}
+
 const windowFor = (rule: Rule, now: number): BudgetStore.Window => {
   const cached = rule.cached
   if (cached !== undefined && now >= cached.start && now < cached.end) return cached.window
@@ -213,9 +352,6 @@ const windowFor = (rule: Rule, now: number): BudgetStore.Window => {
   if (window._tag === "Fixed") rule.cached = { start: window.start, end: window.end, window }
   return window
 }
-
-const asArray = (limits: Limit | ReadonlyArray<Limit> | undefined): ReadonlyArray<Limit> =>
-  limits === undefined ? [] : Array.isArray(limits) ? limits as ReadonlyArray<Limit> : [limits as Limit]
 
 const windowKeyOf = (window: Window): string => {
   switch (window._tag) {
@@ -250,9 +386,6 @@ export const storeWindow = (window: Window, now: number, zone?: DateTime.TimeZon
   }
 }
 
-/** USD counters hold integer nano-dollars. */
-const NANO = 1_000_000_000
-
 let sequence = 0
 const instance = Math.random().toString(36).slice(2, 10)
 
@@ -268,22 +401,14 @@ interface Plan {
 /**
  * Reserves, refuses or reconciles; shared by `generate` and `stream`.
  */
-const makeEnforcer = (options: Options) => {
-  const rules: Array<Rule> = []
-  const add = (scope: Rule["scope"], limits: Limit | ReadonlyArray<Limit> | undefined) => {
-    for (const limit of asArray(limits)) {
-      rules.push({
-        scope,
-        limit,
-        zone: limit.window._tag === "Calendar" ? DateTime.zoneUnsafeMakeNamed(limit.window.timeZone) : undefined,
-        windowKey: windowKeyOf(limit.window),
-        cached: undefined
-      })
-    }
-  }
-  add("user", options.perUser)
-  add("feature", options.perFeature)
-  add("global", options.global)
+const makeEnforcer = (options: Options, checked: Checked) => {
+  const rules: Array<Rule> = checked.limits.map(({ limit, scope, zone }) => ({
+    scope,
+    limit,
+    zone,
+    windowKey: windowKeyOf(limit.window),
+    cached: undefined
+  }))
   const perRequest = options.perRequest
   const hasPerRequest = perRequest !== undefined &&
     (perRequest.maxInputTokens !== undefined || perRequest.maxOutputTokens !== undefined ||
@@ -291,7 +416,7 @@ const makeEnforcer = (options: Options) => {
   const clamp = options.clampOutput ?? true
   const minOutput = options.minOutputTokens ?? 16
   const defaultMaxOutput = options.defaultMaxOutputTokens ?? 4_096
-  const ttl = Duration.toMillis(options.reservationTtl ?? Duration.minutes(10))
+  const ttl = checked.ttlMillis
   const needsUsd = perRequest?.maxUsd !== undefined || rules.some((rule) => rule.limit.unit === "usd")
   /**
    * Soft-limit episodes in progress: store key -> the time the episode ends by (its fixed window's
@@ -580,9 +705,10 @@ const apply = <E, R, RC>(
   self: LanguageModel.With<E, R>,
   options: Options,
   /** The services: from the context (`enforce`), or the ones the layer was built with. */
-  contextOf: Given<Context.Context<Requirements>, RC>
+  contextOf: Given<Context.Context<Requirements>, RC>,
+  checked: Checked
 ) => {
-  const enforcer = makeEnforcer(options)
+  const enforcer = makeEnforcer(options, checked)
   return LanguageModel.transform(self, {
     keepsDeadlines: true,
     generate: (generate) => (request) => {
@@ -649,7 +775,8 @@ const apply = <E, R, RC>(
 
 /**
  * Enforces budgets on a model: adds `BudgetExceeded` to its errors and the budget's services
- * (`BudgetStore`, `ModelCatalog`, `Tokenizer`) to its requirements.
+ * (`BudgetStore`, `ModelCatalog`, `Tokenizer`) to its requirements. Throws `InvalidOptions` for
+ * options it cannot work with (limits built by hand included), when it is called.
  *
  * @since 0.1.0
  * @category combinators
@@ -657,29 +784,38 @@ const apply = <E, R, RC>(
 export const enforce: {
   (options: Options): <E, R>(self: LanguageModel.With<E, R>) => LanguageModel.With<E | BudgetExceeded, R | Requirements>
   <E, R>(self: LanguageModel.With<E, R>, options: Options): LanguageModel.With<E | BudgetExceeded, R | Requirements>
-} = dual(
-  2,
-  <E, R>(self: LanguageModel.With<E, R>, options: Options) => apply(self, options, Effect.context<Requirements>())
-)
+} = ((...args: [options: Options] | [self: LanguageModel.With<unknown, unknown>, options: Options]) => {
+  // the options are checked when `enforce` is called, in the data-last form too
+  if (args.length === 1) {
+    const [options] = args
+    const checked = checkOptions(options)
+    return <E, R>(self: LanguageModel.With<E, R>) => apply(self, options, Effect.context<Requirements>(), checked)
+  }
+  const [self, options] = args
+  return apply(self, options, Effect.context<Requirements>(), checkOptions(options))
+}) as any
 
 /**
- * `enforce` for code that works through the `LanguageModel` tag: wraps the model below it.
+ * `enforce` for code that works through the `LanguageModel` tag: wraps the model below it. Throws
+ * `InvalidOptions` for options it cannot work with, when it is called (not when the layer is built).
  *
  * @since 0.1.0
  * @category layers
  */
 export const layer = (
   options: Options
-): Layer.Layer<LanguageModel.LanguageModel, never, LanguageModel.LanguageModel | Requirements> =>
-  Layer.effect(
+): Layer.Layer<LanguageModel.LanguageModel, never, LanguageModel.LanguageModel | Requirements> => {
+  const checked = checkOptions(options)
+  return Layer.effect(
     LanguageModel.LanguageModel,
     Effect.gen(function*() {
       // the services are taken once, here: calls do not look them up
       const context = yield* Effect.context<Requirements>()
       const model = yield* LanguageModel.LanguageModel
-      return apply(model, options, new Known(context)) as LanguageModel.Service
+      return apply(model, options, new Known(context), checked) as LanguageModel.Service
     })
   )
+}
 
 /**
  * A counter's spend and reservations in its current window, e.g. for a "budget left" display.

@@ -51,7 +51,6 @@ import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import { dual } from "effect/Function"
 import * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
@@ -65,6 +64,7 @@ import type { GenerateRequest } from "./GenerateRequest.js"
 import * as flight from "./internal/cacheFlight.js"
 import { type Given, Known, withGiven } from "./internal/given.js"
 import * as internalStream from "./internal/stream.js"
+import * as InvalidOptions from "./InvalidOptions.js"
 import * as LanguageModel from "./LanguageModel.js"
 import * as StreamEvent from "./StreamEvent.js"
 
@@ -75,7 +75,10 @@ import * as StreamEvent from "./StreamEvent.js"
  * @category models
  */
 export interface Options {
-  /** How long an answer is kept (default 1 hour); a request's `cache.ttl` wins. */
+  /**
+   * How long an answer is kept (finite, longer than zero; default 1 hour); a request's `cache.ttl`
+   * wins. Finite: a shared store keeps a deadline beside the answer and sets its own expiry from it.
+   */
   readonly ttl?: Duration.DurationInput
   /**
    * Which calls are cached: `"deterministic"` (default: `temperature: 0` or a `seed`), `"always"`,
@@ -84,9 +87,12 @@ export interface Options {
   readonly when?: "deterministic" | "always" | ((request: GenerateRequest) => boolean)
   /** Also cache answers cut by `maxOutputTokens` (`finishReason: "length"`). Default `false`. */
   readonly cacheTruncated?: boolean
-  /** The default namespace (part of the key); a request's `cache.namespace` wins. */
+  /**
+   * The default namespace (part of the key, as its `namespace:` prefix: not empty, no `:`); a
+   * request's `cache.namespace` wins.
+   */
   readonly namespace?: string
-  /** The default scope; a request's `cache.scope` wins. Default `"global"`. */
+  /** The default scope (`"global"` or `"user"`); a request's `cache.scope` wins. Default `"global"`. */
   readonly scope?: CacheKey.Scope
   /** Replay cached streams with the pacing they were produced with (through `Clock`). Default `false`. */
   readonly replayPacing?: boolean
@@ -173,17 +179,49 @@ const stripStatus = (completion: Completion): Completion => {
 
 const defaultTtl = Duration.hours(1)
 
+const MODULE = "Cache"
+
+/** The options' checked form: the decoded TTL. */
+interface Checked {
+  readonly ttl: Duration.Duration
+}
+
+/** Checks the options once, when the policy is built. */
+const checkOptions = (options: Options | undefined): Checked => {
+  const ttl = InvalidOptions.duration(MODULE, "ttl", options?.ttl, { positive: true }) ?? defaultTtl
+  const when = options?.when
+  if (when !== undefined && when !== "deterministic" && when !== "always" && typeof when !== "function") {
+    InvalidOptions.invalid(
+      MODULE,
+      "when",
+      `must be "deterministic", "always" or a predicate, got ${JSON.stringify(when) ?? String(when)}`
+    )
+  }
+  const namespace = options?.namespace
+  if (namespace !== undefined && (typeof namespace !== "string" || namespace.length === 0 || namespace.includes(":"))) {
+    // keys are `namespace:digest`: a store dropping namespace "a" by its prefix "a:" would drop "a:b" too
+    InvalidOptions.invalid(
+      MODULE,
+      "namespace",
+      `must be a non-empty string without ":", got ${JSON.stringify(namespace) ?? String(namespace)}`
+    )
+  }
+  InvalidOptions.oneOf(MODULE, "scope", options?.scope, ["global", "user"])
+  return { ttl }
+}
+
 const apply = <E, R, RS>(
   self: LanguageModel.With<E, R>,
   options: Options | undefined,
-  getStore: Given<CacheStoreNs.Service, RS>
+  getStore: Given<CacheStoreNs.Service, RS>,
+  checked: Checked
 ): LanguageModel.With<E, R | RS> => {
   const provider = self.provider
   const when = options?.when ?? "deterministic"
   const predicate = when === "deterministic" ? isDeterministic : when === "always" ? () => true : when
   const cacheTruncated = options?.cacheTruncated ?? false
   const replayPacing = options?.replayPacing ?? false
-  const ttl = options?.ttl === undefined ? defaultTtl : Duration.decode(options.ttl)
+  const ttl = checked.ttl
   const keyOptions: CacheKey.Options = { scope: options?.scope, namespace: options?.namespace }
   const registry: flight.Registry<E> = new Map()
 
@@ -385,7 +423,8 @@ const apply = <E, R, RS>(
 
 /**
  * Caches a model's answers in the `CacheStore` in context. Keeps the model's error type; adds
- * `CacheStore` to its requirements.
+ * `CacheStore` to its requirements. Throws `InvalidOptions` for options it cannot work with, when
+ * it is called.
  *
  * @since 0.1.0
  * @category combinators
@@ -393,14 +432,20 @@ const apply = <E, R, RS>(
 export const withCache: {
   (options?: Options): <E, R>(self: LanguageModel.With<E, R>) => LanguageModel.With<E, R | CacheStore>
   <E, R>(self: LanguageModel.With<E, R>, options?: Options): LanguageModel.With<E, R | CacheStore>
-} = dual(
-  (args) => LanguageModel.isLanguageModel(args[0]),
-  <E, R>(self: LanguageModel.With<E, R>, options?: Options): LanguageModel.With<E, R | CacheStore> =>
-    apply(self, options, CacheStore)
-)
+} = ((...args: ReadonlyArray<unknown>) => {
+  // the options are checked when `withCache` is called, in the data-last form too
+  if (LanguageModel.isLanguageModel(args[0])) {
+    const options = args[1] as Options | undefined
+    return apply(args[0], options, CacheStore, checkOptions(options))
+  }
+  const options = args[0] as Options | undefined
+  const checked = checkOptions(options)
+  return <E, R>(self: LanguageModel.With<E, R>) => apply(self, options, CacheStore, checked)
+}) as any
 
 /**
- * Caches a model's answers in a given store (no `CacheStore` requirement).
+ * Caches a model's answers in a given store (no `CacheStore` requirement). Throws `InvalidOptions`
+ * for options it cannot work with, when it is called.
  *
  * @since 0.1.0
  * @category combinators
@@ -408,27 +453,40 @@ export const withCache: {
 export const withStore: {
   (store: CacheStoreNs.Service, options?: Options): <E, R>(self: LanguageModel.With<E, R>) => LanguageModel.With<E, R>
   <E, R>(self: LanguageModel.With<E, R>, store: CacheStoreNs.Service, options?: Options): LanguageModel.With<E, R>
-} = dual(
-  (args) => LanguageModel.isLanguageModel(args[0]),
-  <E, R>(self: LanguageModel.With<E, R>, store: CacheStoreNs.Service, options?: Options): LanguageModel.With<E, R> =>
-    apply(self, options, new Known(store))
-)
+} = ((...args: ReadonlyArray<unknown>) => {
+  if (LanguageModel.isLanguageModel(args[0])) {
+    const options = args[2] as Options | undefined
+    return apply(args[0], options, new Known(args[1] as CacheStoreNs.Service), checkOptions(options))
+  }
+  const store = args[0] as CacheStoreNs.Service
+  const options = args[1] as Options | undefined
+  const checked = checkOptions(options)
+  return <E, R>(self: LanguageModel.With<E, R>) => apply(self, options, new Known(store), checked)
+}) as any
 
 /**
  * The cache as a layer around the `LanguageModel` below it, using the `CacheStore` of the layer's
- * context.
+ * context. Throws `InvalidOptions` for options it cannot work with, when it is called (not when the
+ * layer is built).
  *
  * @since 0.1.0
  * @category layers
  */
 export const layer = (
   options?: Options
-): Layer.Layer<LanguageModel.LanguageModel, never, LanguageModel.LanguageModel | CacheStore> =>
-  Layer.effect(
+): Layer.Layer<LanguageModel.LanguageModel, never, LanguageModel.LanguageModel | CacheStore> => {
+  const checked = checkOptions(options)
+  return Layer.effect(
     LanguageModel.LanguageModel,
     Effect.map(
       Effect.context<LanguageModel.LanguageModel | CacheStore>(),
       (context): LanguageModel.Service =>
-        withStore(Context.get(context, LanguageModel.LanguageModel), Context.get(context, CacheStore), options)
+        apply(
+          Context.get(context, LanguageModel.LanguageModel),
+          options,
+          new Known(Context.get(context, CacheStore)),
+          checked
+        )
     )
   )
+}

@@ -32,6 +32,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { Completion } from "./Completion.js"
+import * as InvalidOptions from "./InvalidOptions.js"
 
 /**
  * A cached answer: the completion as the provider returned it, and for answers that were streamed
@@ -139,9 +140,9 @@ export class CacheStore extends Context.Tag("@effect-llm/core/CacheStore")<Cache
  * @category models
  */
 export interface MemoryOptions {
-  /** At most this many entries (default 1,000). */
+  /** At most this many entries (an integer of at least 1; default 1,000). */
   readonly maxEntries?: number
-  /** At most this many bytes, as measured by {@link entryBytes} (default 64 MiB). */
+  /** At most this many bytes, as measured by {@link entryBytes} (an integer of at least 1; default 64 MiB). */
   readonly maxBytes?: number
 }
 
@@ -151,17 +152,28 @@ interface Slot {
   readonly bytes: number
 }
 
+const checkMemoryOptions = (options: MemoryOptions | undefined): void => {
+  InvalidOptions.integer("CacheStore", "maxEntries", options?.maxEntries, 1)
+  InvalidOptions.integer("CacheStore", "maxBytes", options?.maxBytes, 1)
+}
+
 /**
  * A memory store, bounded by entry count and by bytes: when either bound is passed, the least
  * recently used entries (read or written) go first. An entry larger than `maxBytes` is not kept.
- * Entries expire by TTL, judged with `Clock` (so `TestClock` drives expiry in tests).
+ * Entries expire by TTL, judged with `Clock` (so `TestClock` drives expiry in tests). Throws
+ * `InvalidOptions` for options it cannot work with.
  *
  * @since 0.1.0
  * @category constructors
  */
 export const makeMemory = (options?: MemoryOptions): Service => {
-  const maxEntries = Math.max(1, options?.maxEntries ?? 1_000)
-  const maxBytes = Math.max(0, options?.maxBytes ?? 64 * 1024 * 1024)
+  checkMemoryOptions(options)
+  return buildMemory(options)
+}
+
+const buildMemory = (options: MemoryOptions | undefined): Service => {
+  const maxEntries = options?.maxEntries ?? 1_000
+  const maxBytes = options?.maxBytes ?? 64 * 1024 * 1024
   // a Map iterates in insertion order: re-inserting on use keeps the least recently used first
   const slots = new Map<string, Slot>()
   let bytes = 0
@@ -215,10 +227,13 @@ export const makeMemory = (options?: MemoryOptions): Service => {
 }
 
 /**
- * A memory store as a layer (a new, empty store every time the layer is built).
+ * A memory store as a layer (a new, empty store every time the layer is built). Throws
+ * `InvalidOptions` for options it cannot work with, when it is called (not when the layer is built).
  *
  * @since 0.1.0
  * @category layers
  */
-export const layerMemory = (options?: MemoryOptions): Layer.Layer<CacheStore> =>
-  Layer.sync(CacheStore, () => makeMemory(options))
+export const layerMemory = (options?: MemoryOptions): Layer.Layer<CacheStore> => {
+  checkMemoryOptions(options)
+  return Layer.sync(CacheStore, () => buildMemory(options))
+}

@@ -9,6 +9,9 @@
  * State lives behind the `BreakerStore` tag, so instances can share it; every change emits a
  * `CircuitStateChanged` call event.
  *
+ * {@link config} (and so {@link withBreaker}, {@link withStore}, {@link layer} and {@link state})
+ * throws `InvalidOptions` for options it cannot work with (a threshold above 1, zero probes).
+ *
  * @example
  * ```ts
  * import { Effect } from "effect"
@@ -40,6 +43,7 @@ import * as CallEvent from "./CallEvent.js"
 import { type Given, Known, withGiven } from "./internal/given.js"
 import * as internal from "./internal/resilienceTrail.js"
 import * as internalStream from "./internal/stream.js"
+import * as InvalidOptions from "./InvalidOptions.js"
 import * as LanguageModel from "./LanguageModel.js"
 import * as LlmError from "./LlmError.js"
 
@@ -50,15 +54,15 @@ import * as LlmError from "./LlmError.js"
  * @category models
  */
 export interface Options {
-  /** Opens at this share of failures in the window. Default 0.5. */
+  /** Opens at this share of failures in the window: in (0, 1], a share, not a percentage. Default 0.5. */
   readonly failureRateThreshold?: number
-  /** ... with at least this many calls in the window. Default 10. */
+  /** ... with at least this many calls in the window: an integer of at least 1. Default 10. */
   readonly minimumCalls?: number
-  /** The sliding window. Default 60 s. */
+  /** The sliding window: longer than zero, finite. Default 60 s. */
   readonly window?: Duration.DurationInput
-  /** Open for this long before probes. Default 30 s. */
+  /** Open for this long before probes: at least zero (0: probes at once), finite. Default 30 s. */
   readonly cooldown?: Duration.DurationInput
-  /** Probe calls let through when half-open. Default 1. */
+  /** Probe calls let through when half-open: an integer of at least 1. Default 1. */
   readonly halfOpenProbes?: number
   /** Which errors count as failures. Default: provider-side errors except `CircuitOpen`. */
   readonly isFailure?: (error: LlmError.LlmError) => boolean
@@ -74,22 +78,25 @@ export const defaultIsFailure = (error: LlmError.LlmError): boolean =>
   error._tag !== "CircuitOpen" && LlmError.isProviderSide(error)
 
 /**
- * The store configuration of some options.
+ * The store configuration of some options. Throws `InvalidOptions` for options it cannot work with.
  *
  * @since 0.1.0
  * @category utils
  */
-export const config = (options?: Options): BreakerStore.Config => ({
-  failureRateThreshold: options?.failureRateThreshold ?? BreakerStore.defaultConfig.failureRateThreshold,
-  minimumCalls: options?.minimumCalls ?? BreakerStore.defaultConfig.minimumCalls,
-  windowMillis: options?.window === undefined
-    ? BreakerStore.defaultConfig.windowMillis
-    : Duration.toMillis(options.window),
-  cooldownMillis: options?.cooldown === undefined
-    ? BreakerStore.defaultConfig.cooldownMillis
-    : Duration.toMillis(options.cooldown),
-  halfOpenProbes: options?.halfOpenProbes ?? BreakerStore.defaultConfig.halfOpenProbes
-})
+export const config = (options?: Options): BreakerStore.Config => {
+  InvalidOptions.share("CircuitBreaker", "failureRateThreshold", options?.failureRateThreshold)
+  InvalidOptions.integer("CircuitBreaker", "minimumCalls", options?.minimumCalls, 1)
+  const window = InvalidOptions.duration("CircuitBreaker", "window", options?.window, { positive: true })
+  const cooldown = InvalidOptions.duration("CircuitBreaker", "cooldown", options?.cooldown)
+  InvalidOptions.integer("CircuitBreaker", "halfOpenProbes", options?.halfOpenProbes, 1)
+  return {
+    failureRateThreshold: options?.failureRateThreshold ?? BreakerStore.defaultConfig.failureRateThreshold,
+    minimumCalls: options?.minimumCalls ?? BreakerStore.defaultConfig.minimumCalls,
+    windowMillis: window === undefined ? BreakerStore.defaultConfig.windowMillis : Duration.toMillis(window),
+    cooldownMillis: cooldown === undefined ? BreakerStore.defaultConfig.cooldownMillis : Duration.toMillis(cooldown),
+    halfOpenProbes: options?.halfOpenProbes ?? BreakerStore.defaultConfig.halfOpenProbes
+  }
+}
 
 /**
  * The key of a breaker: `provider/model`.
@@ -127,7 +134,8 @@ export const withBreaker: {
 
 /**
  * {@link withBreaker} with the store given (e.g. a store built once), or taken per call from
- * `store` when it is an effect (e.g. the one in context, or a default one).
+ * `store` when it is an effect (e.g. the one in context, or a default one). Throws
+ * `InvalidOptions` for options it cannot work with.
  *
  * @since 0.1.0
  * @category combinators
@@ -136,9 +144,16 @@ export const withStore = <E, R, RS = never>(
   self: LanguageModel.With<E, R>,
   store: BreakerStore.Service | Effect.Effect<BreakerStore.Service, never, RS>,
   options?: Options
+): LanguageModel.With<E | LlmError.CircuitOpen, R | RS> => withConfig(self, store, config(options), options)
+
+/** {@link withStore} with the options already turned into a store configuration. */
+const withConfig = <E, R, RS = never>(
+  self: LanguageModel.With<E, R>,
+  store: BreakerStore.Service | Effect.Effect<BreakerStore.Service, never, RS>,
+  cfg: BreakerStore.Config,
+  options: Options | undefined
 ): LanguageModel.With<E | LlmError.CircuitOpen, R | RS> => {
   const given: Given<BreakerStore.Service, RS> = Effect.isEffect(store) ? store : new Known(store)
-  const cfg = config(options)
   const isFailure = options?.isFailure ?? defaultIsFailure
   const provider = self.provider
   const outcomeOf = (exit: Exit.Exit<unknown, unknown>): BreakerStore.Outcome => {
@@ -198,25 +213,29 @@ export const withStore = <E, R, RS = never>(
 
 /**
  * The breaker as a layer around the `LanguageModel` below it (state in the `BreakerStore` in
- * context, e.g. `BreakerStore.layerMemory`).
+ * context, e.g. `BreakerStore.layerMemory`). Throws `InvalidOptions` for options it cannot work
+ * with (when called, not when the layer is built).
  *
  * @since 0.1.0
  * @category layers
  */
 export const layer = (
   options?: Options
-): Layer.Layer<LanguageModel.LanguageModel, never, LanguageModel.LanguageModel | BreakerStore.BreakerStore> =>
-  Layer.effect(
+): Layer.Layer<LanguageModel.LanguageModel, never, LanguageModel.LanguageModel | BreakerStore.BreakerStore> => {
+  const cfg = config(options)
+  return Layer.effect(
     LanguageModel.LanguageModel,
     Effect.gen(function*() {
       const model = yield* LanguageModel.LanguageModel
       const store = yield* BreakerStore.BreakerStore
-      return withStore(model, store, options) as LanguageModel.Service
+      return withConfig(model, store, cfg, options) as LanguageModel.Service
     })
   )
+}
 
 /**
- * The state of the breaker of a provider and model.
+ * The state of the breaker of a provider and model. Throws `InvalidOptions` for options it cannot
+ * work with (when called).
  *
  * @since 0.1.0
  * @category accessors
@@ -225,9 +244,10 @@ export const state = (
   provider: string,
   model: string,
   options?: Options
-): Effect.Effect<BreakerStore.State, never, BreakerStore.BreakerStore> =>
-  Effect.flatMap(
+): Effect.Effect<BreakerStore.State, never, BreakerStore.BreakerStore> => {
+  const cfg = config(options)
+  return Effect.flatMap(
     BreakerStore.BreakerStore,
-    (store) =>
-      Effect.clockWith((clock) => store.state(key(provider, model), config(options), clock.unsafeCurrentTimeMillis()))
+    (store) => Effect.clockWith((clock) => store.state(key(provider, model), cfg, clock.unsafeCurrentTimeMillis()))
   )
+}

@@ -37,6 +37,7 @@ import { addUsage, type Completion } from "./Completion.js"
 import { contentText, type GenerateRequest, type Message } from "./GenerateRequest.js"
 import * as internal from "./internal/resilienceTrail.js"
 import * as internalStream from "./internal/stream.js"
+import * as InvalidOptions from "./InvalidOptions.js"
 import * as LanguageModel from "./LanguageModel.js"
 import { type ContextLengthExceeded, InvalidRequest, type LlmError } from "./LlmError.js"
 import * as ModelCatalog from "./ModelCatalog.js"
@@ -101,9 +102,19 @@ export const defaultCombine = (answers: ReadonlyArray<string>, request: Generate
   }
 }
 
+const MODULE = "ContextLength"
+
+const checkChunk = (prefix: string, combine: unknown, concurrency: number | undefined): void => {
+  if (combine !== undefined && typeof combine !== "function") {
+    InvalidOptions.invalid(MODULE, `${prefix}combine`, "must be a function")
+  }
+  InvalidOptions.integer(MODULE, `${prefix}concurrency`, concurrency, 1)
+}
+
 /**
  * Split the last user message into parts that fit, ask for each part (with the rest of the
  * conversation), then combine the answers in one more call. The completion's usage is the sum.
+ * Throws `InvalidOptions` for options it cannot work with.
  *
  * @since 0.1.0
  * @category strategies
@@ -111,21 +122,48 @@ export const defaultCombine = (answers: ReadonlyArray<string>, request: Generate
 export const chunk = (options?: {
   /** Builds the reduce request from the parts' answers. Default {@link defaultCombine}. */
   readonly combine?: (answers: ReadonlyArray<string>, request: GenerateRequest) => GenerateRequest
-  /** Parts asked at once. Default 1. */
+  /** Parts asked at once (an integer of at least 1). Default 1. */
   readonly concurrency?: number
-}): Strategy => ({
-  _tag: "Chunk",
-  combine: options?.combine ?? defaultCombine,
-  concurrency: options?.concurrency ?? 1
-})
+}): Strategy => {
+  checkChunk("", options?.combine, options?.concurrency)
+  return {
+    _tag: "Chunk",
+    combine: options?.combine ?? defaultCombine,
+    concurrency: options?.concurrency ?? 1
+  }
+}
 
 /**
- * Send the request to a model with a larger context window.
+ * Send the request to a model with a larger context window. Throws `InvalidOptions` when `model`
+ * is not a model.
  *
  * @since 0.1.0
  * @category strategies
  */
-export const larger = <E, R>(model: LanguageModel.With<E, R>): Strategy<E, R> => ({ _tag: "Larger", model })
+export const larger = <E, R>(model: LanguageModel.With<E, R>): Strategy<E, R> => {
+  if (!LanguageModel.isLanguageModel(model)) InvalidOptions.invalid(MODULE, "model", "must be a model")
+  return { _tag: "Larger", model }
+}
+
+/** Checks a strategy (built by hand, perhaps) and the options, when the handler is built. */
+const check = (strategy: Strategy<unknown, unknown>, options: Options | undefined): void => {
+  if (typeof strategy !== "object" || strategy === null) {
+    InvalidOptions.invalid(MODULE, "strategy", "must be made by ContextLength.truncate, chunk or larger")
+  }
+  InvalidOptions.oneOf(MODULE, "strategy._tag", strategy._tag, ["Truncate", "Chunk", "Larger"])
+  if (strategy._tag === "Chunk") {
+    if (strategy.combine === undefined) InvalidOptions.invalid(MODULE, "strategy.combine", "is required")
+    if (strategy.concurrency === undefined) InvalidOptions.invalid(MODULE, "strategy.concurrency", "is required")
+    checkChunk("strategy.", strategy.combine, strategy.concurrency)
+  } else if (strategy._tag === "Larger" && !LanguageModel.isLanguageModel(strategy.model)) {
+    InvalidOptions.invalid(MODULE, "strategy.model", "must be a model")
+  }
+  for (const option of ["countTokens", "contextWindow"] as const) {
+    if (options?.[option] !== undefined && typeof options[option] !== "function") {
+      InvalidOptions.invalid(MODULE, option, "must be a function")
+    }
+  }
+}
 
 /**
  * Where counts and windows come from. By default the `Tokenizer` and `ModelCatalog` in context, or
@@ -185,7 +223,8 @@ const splitText = (text: string, size: number): Array<string> => {
 /**
  * Handles requests that do not fit the context window with a strategy. Removes
  * `ContextLengthExceeded` from the error type; adds `InvalidRequest` (a request no strategy can
- * fit) and what the strategy's model adds.
+ * fit) and what the strategy's model adds. Throws `InvalidOptions` for a strategy or options it
+ * cannot work with (a strategy built by hand included), when it is called.
  *
  * @since 0.1.0
  * @category combinators
@@ -198,6 +237,19 @@ export const handle: {
     self: LanguageModel.With<E, R>
   ) => LanguageModel.With<Exclude<E | E2, ContextLengthExceeded> | InvalidRequest, R | R2>
   <E, R, E2 = never, R2 = never>(
+    self: LanguageModel.With<E, R>,
+    strategy: Strategy<E2, R2>,
+    options?: Options
+  ): LanguageModel.With<Exclude<E | E2, ContextLengthExceeded> | InvalidRequest, R | R2>
+} = ((...args: ReadonlyArray<any>) => {
+  // the strategy and options are checked when `handle` is called, in the data-last form too
+  if (LanguageModel.isLanguageModel(args[0])) check(args[1], args[2])
+  else check(args[0], args[1])
+  return (handleUnchecked as (...args: ReadonlyArray<any>) => unknown)(...args)
+}) as any
+
+const handleUnchecked: {
+  <E, R, E2, R2>(
     self: LanguageModel.With<E, R>,
     strategy: Strategy<E2, R2>,
     options?: Options
@@ -477,7 +529,9 @@ const sumParts = (parts: ReadonlyArray<Completion>, final: Completion): Completi
 
 /**
  * The handler as a layer around the `LanguageModel` below it (whose type keeps every tag, so the
- * layer form does not narrow; use {@link handle} on a model value for that).
+ * layer form does not narrow; use {@link handle} on a model value for that). Throws
+ * `InvalidOptions` for a strategy or options it cannot work with, when it is called (not when the
+ * layer is built).
  *
  * @since 0.1.0
  * @category layers
@@ -485,12 +539,14 @@ const sumParts = (parts: ReadonlyArray<Completion>, final: Completion): Completi
 export const layer = <E2 extends LlmError = never, R2 = never>(
   strategy: Strategy<E2, R2>,
   options?: Options
-): Layer.Layer<LanguageModel.LanguageModel, never, LanguageModel.LanguageModel | R2> =>
-  Layer.effect(
+): Layer.Layer<LanguageModel.LanguageModel, never, LanguageModel.LanguageModel | R2> => {
+  check(strategy, options)
+  return Layer.effect(
     LanguageModel.LanguageModel,
     Effect.gen(function*() {
       const model = yield* LanguageModel.LanguageModel
       const context = yield* Effect.context<R2>()
-      return LanguageModel.provideContext(handle(model, strategy, options), context) as LanguageModel.Service
+      return LanguageModel.provideContext(handleUnchecked(model, strategy, options), context) as LanguageModel.Service
     })
   )
+}

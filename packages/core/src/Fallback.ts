@@ -12,6 +12,9 @@
  * reach the caller when they do not move on (an `InvalidRequest`), and the last model's errors
  * when the chain runs out.
  *
+ * {@link to}, {@link chain} and {@link layer} throw `InvalidOptions` for options they cannot work
+ * with (an empty chain, a `when` that is not a function).
+ *
  * @example
  * ```ts
  * import { LanguageModel, type LlmError } from "@effect-llm/core"
@@ -36,6 +39,7 @@ import type { Completion } from "./Completion.js"
 import type { GenerateRequest } from "./GenerateRequest.js"
 import * as internal from "./internal/resilienceTrail.js"
 import * as internalStream from "./internal/stream.js"
+import * as InvalidOptions from "./InvalidOptions.js"
 import * as LanguageModel from "./LanguageModel.js"
 import * as LlmError from "./LlmError.js"
 import type { StreamEvent } from "./StreamEvent.js"
@@ -53,6 +57,22 @@ export interface Options {
 
 const defaultWhen = LlmError.isFallbackable
 
+/** Checks options, throwing `InvalidOptions` for one it cannot work with. */
+const check = (options: Options | undefined): void => {
+  if (options?.when !== undefined && typeof options.when !== "function") {
+    InvalidOptions.invalid("Fallback", "when", `must be a function, got ${typeof options.when}`)
+  }
+}
+
+/** Checks the models of a chain: `LanguageModel`s, at least `min` of them. */
+const checkModels = (option: string, models: ReadonlyArray<unknown>, min: number): void => {
+  if (!Array.isArray(models)) return InvalidOptions.invalid("Fallback", option, "must be an array of models")
+  if (models.length < min) InvalidOptions.invalid("Fallback", option, `must hold at least ${min} model`)
+  models.forEach((model, i) => {
+    if (!LanguageModel.isLanguageModel(model)) InvalidOptions.invalid("Fallback", `${option}[${i}]`, "is not a model")
+  })
+}
+
 /** The request for a model other than the one it named: the next model answers with its own. */
 const forOther = (request: GenerateRequest): GenerateRequest => {
   if (request.model === undefined) return request
@@ -61,7 +81,8 @@ const forOther = (request: GenerateRequest): GenerateRequest => {
 }
 
 /**
- * Tries `self`, then `other` when `self` fails with an error that moves on.
+ * Tries `self`, then `other` when `self` fails with an error that moves on. Throws
+ * `InvalidOptions` for options it cannot work with.
  *
  * @since 0.1.0
  * @category combinators
@@ -83,6 +104,7 @@ export const to: {
     other: LanguageModel.With<E2, R2>,
     options?: Options
   ): LanguageModel.With<E | E2, R | R2> => {
+    check(options)
     const when = options?.when ?? defaultWhen
     const movesOn = (error: unknown): error is LlmError.LlmError => internal.isTaggedError(error) && when(error)
     const switchTo = (request: GenerateRequest, error: LlmError.LlmError) =>
@@ -143,7 +165,7 @@ export const to: {
 
 /**
  * An ordered chain: the first model answers unless it fails with an error that moves on, then the
- * second, and so on.
+ * second, and so on. Throws `InvalidOptions` for an empty chain (or an entry that is not a model).
  *
  * @since 0.1.0
  * @category constructors
@@ -154,13 +176,16 @@ export const chain = <
   models: Models,
   options?: Options
 ): LanguageModel.With<LanguageModel.Error<Models[number]>, LanguageModel.Requirements<Models[number]>> => {
+  checkModels("models", models, 1)
+  check(options)
   let result: LanguageModel.With<any, any> = models[0]
   for (let i = 1; i < models.length; i++) result = to(result, models[i]!, options)
   return result
 }
 
 /**
- * The `LanguageModel` below it, falling back to `others` in order.
+ * The `LanguageModel` below it, falling back to `others` in order (none: the model below as it is).
+ * Throws `InvalidOptions` for options it cannot work with (when called, not when the layer is built).
  *
  * @since 0.1.0
  * @category layers
@@ -168,8 +193,10 @@ export const chain = <
 export const layer = <E extends LlmError.LlmError, R>(
   others: ReadonlyArray<LanguageModel.With<E, R>>,
   options?: Options
-): Layer.Layer<LanguageModel.LanguageModel, never, LanguageModel.LanguageModel | R> =>
-  Layer.effect(
+): Layer.Layer<LanguageModel.LanguageModel, never, LanguageModel.LanguageModel | R> => {
+  checkModels("others", others, 0)
+  check(options)
+  return Layer.effect(
     LanguageModel.LanguageModel,
     Effect.gen(function*() {
       const primary = yield* LanguageModel.LanguageModel
@@ -179,3 +206,4 @@ export const layer = <E extends LlmError.LlmError, R>(
       return result
     })
   )
+}

@@ -77,16 +77,56 @@ export const retryAfterMillis = (headers: HeaderSource | undefined | null, now: 
 export const parseResetMillis = (value: string | undefined): number | undefined => {
   if (value === undefined) return undefined
   const n = Number(value)
-  if (value.trim() !== "" && Number.isFinite(n)) return n * 1000
-  const re = /(\d+(?:\.\d+)?)(ms|h|m|s)/g
+  if (Number.isFinite(n)) return value.trim() === "" ? undefined : n * 1000
+  // read as the pattern /(\d+(?:\.\d+)?)(ms|h|m|s)/g would, without a RegExp and its match
+  // arrays per response: this runs on every answer of every call
   let total = 0
   let matched = false
-  for (let m = re.exec(value); m !== null; m = re.exec(value)) {
+  const length = value.length
+  let i = 0
+  while (i < length) {
+    if (!isDigit(value.charCodeAt(i))) {
+      i++
+      continue
+    }
+    let j = i + 1
+    while (j < length && isDigit(value.charCodeAt(j))) j++
+    let end = j
+    let unit = unitAt(value, j)
+    if (value.charCodeAt(j) === 46 && isDigit(value.charCodeAt(j + 1))) {
+      let k = j + 2
+      while (k < length && isDigit(value.charCodeAt(k))) k++
+      const fractionUnit = unitAt(value, k)
+      if (fractionUnit !== 0) {
+        end = k
+        unit = fractionUnit
+      }
+    }
+    if (unit === 0) {
+      i++
+      continue
+    }
     matched = true
-    const amount = Number(m[1])
-    total += m[2] === "h" ? amount * 3_600_000 : m[2] === "m" ? amount * 60_000 : m[2] === "s" ? amount * 1000 : amount
+    total += Number(value.slice(i, end)) * unit
+    i = end + (unit === 1 ? 2 : 1) // "ms" is two characters
   }
   return matched ? total : undefined
+}
+
+const isDigit = (code: number): boolean => code >= 48 && code <= 57
+
+/** The factor in milliseconds of the unit at `at` (`h`, `m`, `s`, `ms`), or 0 where there is none. */
+const unitAt = (value: string, at: number): number => {
+  switch (value.charCodeAt(at)) {
+    case 104: // h
+      return 3_600_000
+    case 109: // m, ms
+      return value.charCodeAt(at + 1) === 115 ? 1 : 60_000
+    case 115: // s
+      return 1000
+    default:
+      return 0
+  }
 }
 
 /**

@@ -19,6 +19,10 @@
  * site and it cannot take in a provider's `remaining` / `reset`, so this module keeps its own small
  * buckets (in memory, per `withLimits`).
  *
+ * {@link withLimits} and {@link layer} throw `InvalidOptions` for options they cannot work with (a
+ * limit of zero, an unknown `onLimit`). Limits returned by a `limits` function are checked when the
+ * model's first call reads them, and a bad one fails that call with `InvalidOptions` as a defect.
+ *
  * @example
  * ```ts
  * import { LanguageModel, type LlmError } from "@effect-llm/core"
@@ -43,11 +47,12 @@ import { contentText, type GenerateRequest } from "./GenerateRequest.js"
 import * as internal from "./internal/resilienceTrail.js"
 import * as internalStream from "./internal/stream.js"
 import { policyWait as sleepWithin } from "./internal/timeoutDeadline.js"
+import * as InvalidOptions from "./InvalidOptions.js"
 import * as LanguageModel from "./LanguageModel.js"
 import { RateLimited } from "./LlmError.js"
 
 /**
- * Limits of one provider and model.
+ * Limits of one provider and model: each a finite number greater than zero.
  *
  * @since 0.1.0
  * @category models
@@ -57,6 +62,13 @@ export interface Limits {
   readonly tokensPerMinute?: number
 }
 
+/** Checks limits, throwing `InvalidOptions` for one it cannot work with. */
+const checkLimits = (limits: Limits | undefined): Limits | undefined => {
+  InvalidOptions.positive("RateLimit", "limits.requestsPerMinute", limits?.requestsPerMinute)
+  InvalidOptions.positive("RateLimit", "limits.tokensPerMinute", limits?.tokensPerMinute)
+  return limits
+}
+
 /**
  * Options of client-side rate limiting.
  *
@@ -64,13 +76,19 @@ export interface Limits {
  * @category models
  */
 export interface Options {
-  /** Configured limits, for every model or per provider and model. Default: none (learned only). */
+  /**
+   * Configured limits, for every model or per provider and model (a function's limits are checked
+   * at the first call of each model). Default: none (learned only).
+   */
   readonly limits?: Limits | ((provider: string, model: string) => Limits | undefined)
   /** Learn from the providers' rate-limit headers and `retry-after`. Default `true`. */
   readonly learn?: boolean
   /** Wait for a slot, or fail with `RateLimited` at once. Default `"wait"`. */
   readonly onLimit?: "wait" | "fail"
-  /** The longest wait; a call that would wait longer fails with `RateLimited`. Default 60 s. */
+  /**
+   * The longest wait; a call that would wait longer fails with `RateLimited`. At least zero;
+   * `Duration.infinity` waits as long as it takes. Default 60 s.
+   */
   readonly maxWait?: Duration.DurationInput
   /** The tokens a request will use (input + output). Default `ceil(chars / 4) + maxOutputTokens`. */
   readonly estimateTokens?: (request: GenerateRequest) => number
@@ -200,8 +218,19 @@ class Limiter {
 }
 
 /**
+ * Checks options, throwing `InvalidOptions` for one it cannot work with (limits given as a function
+ * are checked where they are read); returns the decoded `maxWait`.
+ */
+const check = (options: Options | undefined): Duration.Duration | undefined => {
+  if (typeof options?.limits !== "function") checkLimits(options?.limits)
+  InvalidOptions.oneOf("RateLimit", "onLimit", options?.onLimit, ["wait", "fail"])
+  return InvalidOptions.duration("RateLimit", "maxWait", options?.maxWait, { infinite: true })
+}
+
+/**
  * Limits a model's calls. Adds `RateLimited` (a client-side refusal when the policy fails instead of
- * waiting) to its errors.
+ * waiting) to its errors. Throws `InvalidOptions` for options it cannot work with, when it is
+ * applied to the model.
  *
  * @since 0.1.0
  * @category combinators
@@ -212,10 +241,11 @@ export const withLimits: {
 } = dual(
   (args) => LanguageModel.isLanguageModel(args[0]),
   <E, R>(self: LanguageModel.With<E, R>, options?: Options): LanguageModel.With<E | RateLimited, R> => {
+    const checkedMaxWait = check(options)
     const provider = self.provider
     const learn = options?.learn ?? true
     const failFast = options?.onLimit === "fail"
-    const maxWait = Duration.toMillis(options?.maxWait ?? Duration.seconds(60))
+    const maxWait = Duration.toMillis(checkedMaxWait ?? Duration.seconds(60))
     const estimate = options?.estimateTokens ?? estimateTokens
     const limitsOption = options?.limits
     const limitsOf = (model: string): Limits | undefined =>
@@ -224,7 +254,9 @@ export const withLimits: {
     const limiterOf = (model: string, now: number) => {
       let limiter = limiters.get(model)
       if (limiter === undefined) {
-        limiter = new Limiter(limitsOf(model), now)
+        // static limits were checked above; a function's, once per model, here
+        const limits = limitsOf(model)
+        limiter = new Limiter(typeof limitsOption === "function" ? checkLimits(limits) : limits, now)
         limiters.set(model, limiter)
       }
       return limiter
@@ -299,15 +331,18 @@ export const withLimits: {
 )
 
 /**
- * Client-side rate limiting as a layer around the `LanguageModel` below it.
+ * Client-side rate limiting as a layer around the `LanguageModel` below it. Throws
+ * `InvalidOptions` for options it cannot work with (when called, not when the layer is built).
  *
  * @since 0.1.0
  * @category layers
  */
 export const layer = (
   options?: Options
-): Layer.Layer<LanguageModel.LanguageModel, never, LanguageModel.LanguageModel> =>
-  Layer.effect(
+): Layer.Layer<LanguageModel.LanguageModel, never, LanguageModel.LanguageModel> => {
+  check(options)
+  return Layer.effect(
     LanguageModel.LanguageModel,
     Effect.map(LanguageModel.LanguageModel, (model): LanguageModel.Service => withLimits(model, options))
   )
+}

@@ -33,6 +33,7 @@
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
 import * as BreakerStore from "./BreakerStore.js"
 import * as CircuitBreaker from "./CircuitBreaker.js"
 import * as Fallback from "./Fallback.js"
@@ -114,6 +115,7 @@ const build = <const Fallbacks extends ReadonlyArray<LanguageModel.With<any, any
 
 /**
  * The standard stack around a model (see the module's documentation for the order and defaults).
+ * Throws `InvalidOptions` for options one of its policies cannot work with.
  *
  * @since 0.1.0
  * @category combinators
@@ -127,7 +129,8 @@ export const standard = <const Fallbacks extends ReadonlyArray<LanguageModel.Wit
   build(options, storeInContextOr(BreakerStore.makeMemory()))(self)
 
 /**
- * The standard stack as a layer around the `LanguageModel` below it.
+ * The standard stack as a layer around the `LanguageModel` below it. Throws `InvalidOptions` when
+ * called with options one of its policies cannot work with (not later, when the layer is built).
  *
  * @since 0.1.0
  * @category layers
@@ -140,8 +143,11 @@ export const layer = <
   LanguageModel.LanguageModel,
   never,
   LanguageModel.LanguageModel | LanguageModel.Requirements<Fallbacks[number]>
-> =>
-  Layer.effect(
+> => {
+  // options the policies cannot work with are refused now, when the layer is made, by building the
+  // stack once over a stand-in model (the real build runs when the layer does)
+  build(options, BreakerStore.makeMemory())(standIn)
+  return Layer.effect(
     LanguageModel.LanguageModel,
     Effect.gen(function*() {
       const model = yield* LanguageModel.LanguageModel
@@ -154,3 +160,11 @@ export const layer = <
       return LanguageModel.provideContext(built, context) as LanguageModel.Service
     })
   )
+}
+
+const standIn = LanguageModel.make({
+  provider: "stand-in",
+  model: "stand-in",
+  generate: () => Effect.dieMessage("Resilience: the stand-in model is never called"),
+  stream: () => Stream.dieMessage("Resilience: the stand-in model is never called")
+})

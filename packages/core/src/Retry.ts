@@ -9,6 +9,9 @@
  * Every retry emits a `RetryScheduled` call event (and `AttemptStarted` when it starts), and the
  * failed attempts are recorded at the front of the `Completion`'s `attempts`.
  *
+ * {@link backoff}, {@link makeBudget}, {@link withPolicy} and {@link layer} throw `InvalidOptions`
+ * for options they cannot work with (a negative retry count, a factor below 1, an unknown error tag).
+ *
  * @example
  * ```ts
  * import { Layer } from "effect"
@@ -42,8 +45,9 @@ import type { GenerateRequest } from "./GenerateRequest.js"
 import * as internal from "./internal/resilienceTrail.js"
 import * as internalStream from "./internal/stream.js"
 import { policyWait as sleepWithin } from "./internal/timeoutDeadline.js"
+import * as InvalidOptions from "./InvalidOptions.js"
 import * as LanguageModel from "./LanguageModel.js"
-import type { LlmError, Tag } from "./LlmError.js"
+import { type LlmError, type Tag, tags } from "./LlmError.js"
 import type { StreamEvent } from "./StreamEvent.js"
 
 /**
@@ -53,11 +57,14 @@ import type { StreamEvent } from "./StreamEvent.js"
  * @category models
  */
 export interface BackoffOptions {
-  /** The first delay before jitter. Default 500 ms. */
+  /** The first delay before jitter: longer than zero, finite. Default 500 ms. */
   readonly base?: Duration.DurationInput
-  /** The growth factor. Default 2. */
+  /** The growth factor: finite, at least 1 (1 keeps the delay constant). Default 2. */
   readonly factor?: number
-  /** The longest delay, before jitter. Default 20 s. */
+  /**
+   * The longest delay, before jitter: longer than zero and not shorter than `base`;
+   * `Duration.infinity` for no cap. Default 20 s.
+   */
   readonly cap?: Duration.DurationInput
   /**
    * `full` (the default): each delay is uniform in `[0, min(cap, base * factor^n))`, drawn from
@@ -69,14 +76,23 @@ export interface BackoffOptions {
 
 /**
  * Exponential backoff, capped, with full jitter (AWS's "full jitter"): the delays of a retry.
+ * Throws `InvalidOptions` for options it cannot work with.
  *
  * @since 0.1.0
  * @category schedules
  */
 export const backoff = (options?: BackoffOptions): Schedule.Schedule<Duration.Duration> => {
-  const capMillis = Duration.toMillis(options?.cap ?? Duration.seconds(20))
+  const base = InvalidOptions.duration("Retry", "base", options?.base, { positive: true }) ?? Duration.millis(500)
+  InvalidOptions.atLeast("Retry", "factor", options?.factor, 1)
+  const factor = options?.factor ?? 2
+  const cap = InvalidOptions.duration("Retry", "cap", options?.cap, { positive: true, infinite: true })
+  if (cap !== undefined && options?.base !== undefined && Duration.lessThan(cap, base)) {
+    InvalidOptions.invalid("Retry", "cap", `must not be shorter than \`base\` (${Duration.format(base)})`)
+  }
+  InvalidOptions.oneOf("Retry", "jitter", options?.jitter, ["full", "none"])
+  const capMillis = Duration.toMillis(cap ?? Duration.seconds(20))
   const full = (options?.jitter ?? "full") === "full"
-  return Schedule.exponential(options?.base ?? Duration.millis(500), options?.factor ?? 2).pipe(
+  return Schedule.exponential(base, factor).pipe(
     Schedule.modifyDelayEffect((_, delay) => {
       const capped = Math.min(capMillis, Duration.toMillis(delay))
       return full
@@ -93,11 +109,14 @@ export const backoff = (options?: BackoffOptions): Schedule.Schedule<Duration.Du
  * @category models
  */
 export interface BudgetOptions {
-  /** Retries may be at most this share of the calls in the window. Default 0.2 (20%). */
+  /** Retries may be at most this share of the calls in the window: finite, at least 0. Default 0.2 (20%). */
   readonly ratio?: number
-  /** Retries always allowed per window, whatever the ratio (so quiet services still retry). Default 10. */
+  /**
+   * Retries always allowed per window, whatever the ratio (so quiet services still retry): an
+   * integer of at least 0. Default 10.
+   */
   readonly minRetries?: number
-  /** The sliding window. Default 10 s (kept as 10 buckets). */
+  /** The sliding window: longer than zero, finite. Default 10 s (kept as 10 buckets). */
   readonly window?: Duration.DurationInput
 }
 
@@ -154,15 +173,26 @@ class SlidingWindow {
 }
 
 /**
- * A retry budget (see {@link Budget}).
+ * Checks budget options (throws `InvalidOptions` for options it cannot work with; `prefix` is
+ * `"budget."` inside a policy's options); returns the decoded window.
+ */
+const checkBudget = (options: BudgetOptions | undefined, prefix = ""): Duration.Duration | undefined => {
+  InvalidOptions.nonNegative("Retry", `${prefix}ratio`, options?.ratio)
+  InvalidOptions.integer("Retry", `${prefix}minRetries`, options?.minRetries, 0)
+  return InvalidOptions.duration("Retry", `${prefix}window`, options?.window, { positive: true })
+}
+
+/**
+ * A retry budget (see {@link Budget}). Throws `InvalidOptions` for options it cannot work with.
  *
  * @since 0.1.0
  * @category constructors
  */
 export const makeBudget = (options?: BudgetOptions): Budget => {
+  const window = checkBudget(options)
   const ratio = options?.ratio ?? 0.2
   const minRetries = options?.minRetries ?? 10
-  const bucketMillis = Math.max(1, Duration.toMillis(options?.window ?? Duration.seconds(10)) / BUCKETS)
+  const bucketMillis = Math.max(1, Duration.toMillis(window ?? Duration.seconds(10)) / BUCKETS)
   const windows = new Map<string, SlidingWindow>()
   const windowOf = (provider: string) => {
     let window = windows.get(provider)
@@ -203,15 +233,16 @@ export interface Options {
    */
   readonly schedule?: Schedule.Schedule<unknown, LlmError>
   /**
-   * Retries allowed per error tag within one call; a tag not listed is never retried.
-   * Default {@link defaultRetries}.
+   * Retries allowed per error tag within one call (integers of at least 0, keyed by `LlmError`
+   * tags); a tag not listed is never retried. Default {@link defaultRetries}.
    */
   readonly retries?: Partial<Record<Tag, number>>
-  /** Retries allowed in one call across all tags. Default 4. */
+  /** Retries allowed in one call across all tags: an integer of at least 0. Default 4. */
   readonly maxRetries?: number
   /**
    * The longest `retry-after` a `RateLimited` is waited for. When the provider asks for longer, the
-   * call fails at once (so a fallback moves on) instead of sleeping. Default 30 s.
+   * call fails at once (so a fallback moves on) instead of sleeping. At least 0 (0: never wait for a
+   * `retry-after`); `Duration.infinity` waits whatever is asked. Default 30 s.
    */
   readonly maxRetryAfter?: Duration.DurationInput
   /** The retry budget per provider, its options, or `false` for none. Default: {@link BudgetOptions} defaults. */
@@ -262,13 +293,35 @@ interface Resolved {
 
 const isBudget = (u: unknown): u is Budget => typeof u === "object" && u !== null && BudgetTypeId in u
 
+const tagSet: ReadonlySet<string> = new Set(tags)
+
+/**
+ * Checks a policy's options, throwing `InvalidOptions` for one it cannot work with; returns the
+ * decoded `maxRetryAfter`. A `schedule` and a built `Budget` are taken as they are.
+ */
+const check = (options: Options | undefined): Duration.Duration | undefined => {
+  if (options?.retries !== undefined) {
+    for (const [tag, retries] of Object.entries(options.retries)) {
+      if (!tagSet.has(tag)) {
+        InvalidOptions.invalid("Retry", `retries.${tag}`, `is not an LlmError tag (one of ${tags.join(", ")})`)
+      }
+      InvalidOptions.integer("Retry", `retries.${tag}`, retries, 0)
+    }
+  }
+  InvalidOptions.integer("Retry", "maxRetries", options?.maxRetries, 0)
+  const budget = options?.budget
+  if (budget !== undefined && budget !== false && !isBudget(budget)) checkBudget(budget, "budget.")
+  return InvalidOptions.duration("Retry", "maxRetryAfter", options?.maxRetryAfter, { infinite: true })
+}
+
 const resolve = (options: Options | undefined): Resolved => {
+  const maxRetryAfter = check(options)
   const budget = options?.budget ?? {}
   return {
     schedule: options?.schedule ?? (standard.schedule as Schedule.Schedule<unknown, LlmError>),
     retries: options?.retries ?? defaultRetries,
     maxRetries: options?.maxRetries ?? 4,
-    maxRetryAfterMillis: Duration.toMillis(options?.maxRetryAfter ?? Duration.seconds(30)),
+    maxRetryAfterMillis: Duration.toMillis(maxRetryAfter ?? Duration.seconds(30)),
     budget: budget === false ? undefined : isBudget(budget) ? budget : makeBudget(budget)
   }
 }
@@ -337,7 +390,8 @@ const decide = (
 const targetModel = (self: { readonly model: string }, request: GenerateRequest) => request.model ?? self.model
 
 /**
- * Retries a model's calls by a policy. Keeps the model's error and requirement types.
+ * Retries a model's calls by a policy. Keeps the model's error and requirement types. Throws
+ * `InvalidOptions` for options it cannot work with, when it is applied to the model.
  *
  * @since 0.1.0
  * @category combinators
@@ -423,15 +477,19 @@ export const withPolicy: {
 )
 
 /**
- * The retry policy as a layer around the `LanguageModel` below it.
+ * The retry policy as a layer around the `LanguageModel` below it. Throws `InvalidOptions` for
+ * options it cannot work with (when called, not when the layer is built).
  *
  * @since 0.1.0
  * @category layers
  */
 export const layer = (
   options?: Options
-): Layer.Layer<LanguageModel.LanguageModel, never, LanguageModel.LanguageModel> =>
-  Layer.effect(
+): Layer.Layer<LanguageModel.LanguageModel, never, LanguageModel.LanguageModel> => {
+  check(options)
+  // each build resolves its own budget (as before), from options already checked
+  return Layer.effect(
     LanguageModel.LanguageModel,
     Effect.map(LanguageModel.LanguageModel, (model): LanguageModel.Service => withPolicy(model, options))
   )
+}

@@ -37,6 +37,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as AlertSink from "./AlertSink.js"
 import { Sweeper } from "./internal/sweep.js"
+import * as InvalidOptions from "./InvalidOptions.js"
 import * as UsageLedger from "./UsageLedger.js"
 
 /**
@@ -47,27 +48,29 @@ import * as UsageLedger from "./UsageLedger.js"
  */
 export interface Options {
   readonly rate?: {
+    /** The rolling window the spend is summed over (finite, longer than zero). */
     readonly window: Duration.DurationInput
+    /** Alert when the window's spend is above this (at least 0). */
     readonly thresholdUsd: number
   }
   readonly spike?: {
-    /** Which dimensions get their own baseline (default `["user"]`). */
+    /** Which dimensions get their own baseline (`"user"` and / or `"feature"`, each once; default `["user"]`). */
     readonly by?: ReadonlyArray<"user" | "feature">
-    /** The bucket the baseline is made of (default 1 hour). */
+    /** The bucket the baseline is made of (finite, longer than zero; default 1 hour). */
     readonly bucket?: Duration.DurationInput
     /** EWMA smoothing factor in (0, 1] (default 0.3). */
     readonly alpha?: number
-    /** z-score above which the current bucket is a spike (default 3). */
+    /** z-score above which the current bucket is a spike (positive; default 3). */
     readonly zScore?: number
-    /** Buckets of history before spikes are judged (default 3). */
+    /** Buckets of history before spikes are judged (an integer of at least 0; default 3). */
     readonly minBuckets?: number
-    /** Ignore spikes below this spend in the bucket (default $0.01). */
+    /** Ignore spikes below this spend in the bucket (at least 0; default $0.01). */
     readonly minSpendUsd?: number
     /**
-     * Buckets without spend after which a key's baseline is forgotten (default 24, a day of hourly
-     * buckets; its average has decayed to almost nothing by then). A forgotten key starts afresh and
-     * needs `minBuckets` of history again before its spikes are judged; the monitor holds baselines
-     * for the keys active recently, not for every user ever seen.
+     * Buckets without spend after which a key's baseline is forgotten (an integer of at least 1;
+     * default 24, a day of hourly buckets; its average has decayed to almost nothing by then). A
+     * forgotten key starts afresh and needs `minBuckets` of history again before its spikes are
+     * judged; the monitor holds baselines for the keys active recently, not for every user ever seen.
      */
     readonly forgetAfter?: number
   }
@@ -100,13 +103,51 @@ interface Baseline {
   firing: boolean
 }
 
+const MODULE = "SpendMonitor"
+
+/** Checks the options once, when the monitor (or its layer) is built. */
+const checkOptions = (options: Options): void => {
+  const rate = options.rate
+  if (rate !== undefined) {
+    if (rate.window === undefined) InvalidOptions.invalid(MODULE, "rate.window", "is required")
+    InvalidOptions.duration(MODULE, "rate.window", rate.window, { positive: true })
+    if (rate.thresholdUsd === undefined) InvalidOptions.invalid(MODULE, "rate.thresholdUsd", "is required")
+    InvalidOptions.nonNegative(MODULE, "rate.thresholdUsd", rate.thresholdUsd)
+  }
+  const spike = options.spike
+  if (spike !== undefined) {
+    if (spike.by !== undefined) {
+      if (!Array.isArray(spike.by) || spike.by.length === 0) {
+        InvalidOptions.invalid(MODULE, "spike.by", "must list \"user\", \"feature\" or both")
+      }
+      for (const dimension of spike.by) InvalidOptions.oneOf(MODULE, "spike.by", dimension, ["user", "feature"])
+      // a dimension listed twice would add each entry's spend to its baseline twice
+      if (new Set(spike.by).size !== spike.by.length) {
+        InvalidOptions.invalid(MODULE, "spike.by", `must not list a dimension twice, got ${JSON.stringify(spike.by)}`)
+      }
+    }
+    InvalidOptions.duration(MODULE, "spike.bucket", spike.bucket, { positive: true })
+    InvalidOptions.share(MODULE, "spike.alpha", spike.alpha)
+    InvalidOptions.positive(MODULE, "spike.zScore", spike.zScore)
+    InvalidOptions.integer(MODULE, "spike.minBuckets", spike.minBuckets, 0)
+    InvalidOptions.nonNegative(MODULE, "spike.minSpendUsd", spike.minSpendUsd)
+    InvalidOptions.integer(MODULE, "spike.forgetAfter", spike.forgetAfter, 1)
+  }
+}
+
 /**
  * Builds a monitor; alerts go to the `AlertSink` in the caller's context (the logger if none).
+ * Throws `InvalidOptions` for options it cannot work with.
  *
  * @since 0.1.0
  * @category constructors
  */
 export const make = (options: Options): Service => {
+  checkOptions(options)
+  return build(options)
+}
+
+const build = (options: Options): Service => {
   const rate = options.rate
   const rateMillis = rate ? Duration.toMillis(rate.window) : 0
   const spend: Array<{ readonly at: number; readonly usd: number }> = []
@@ -227,12 +268,16 @@ export const make = (options: Options): Service => {
 }
 
 /**
- * A monitor as a layer.
+ * A monitor as a layer. Throws `InvalidOptions` for options it cannot work with, when it is called
+ * (not when the layer is built).
  *
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options: Options): Layer.Layer<SpendMonitor> => Layer.sync(SpendMonitor, () => make(options))
+export const layer = (options: Options): Layer.Layer<SpendMonitor> => {
+  checkOptions(options)
+  return Layer.sync(SpendMonitor, () => build(options))
+}
 
 /**
  * Wraps the `UsageLedger` below it so that every recorded entry also feeds the `SpendMonitor`.

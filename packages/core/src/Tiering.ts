@@ -40,6 +40,7 @@ import type { Completion } from "./Completion.js"
 import type { GenerateRequest } from "./GenerateRequest.js"
 import { contentText } from "./GenerateRequest.js"
 import * as internalStream from "./internal/stream.js"
+import * as InvalidOptions from "./InvalidOptions.js"
 import * as LanguageModel from "./LanguageModel.js"
 import { InvalidRequest } from "./LlmError.js"
 import * as ModelCatalog from "./ModelCatalog.js"
@@ -53,10 +54,17 @@ import type { StreamEvent } from "./StreamEvent.js"
  */
 export type Classifier<T extends string> = (request: GenerateRequest) => T
 
+const MODULE = "Tiering"
+
+/** The tiers each classifier made by {@link defaultClassifier} can pick, so `route` can check them. */
+const classifierTiers = new WeakMap<Classifier<string>, ReadonlyArray<string>>()
+
 /**
- * The default classifier: `large` when the prompt is longer than `largeAboveChars` (default 12,000
- * characters, ~3k tokens) or `metadata.task` is one of `largeTasks` (default `reasoning`, `code`,
- * `analysis`, `planning`); `small` otherwise.
+ * The default classifier: `large` when the prompt is longer than `largeAboveChars` (at least 0;
+ * default 12,000 characters, ~3k tokens) or `metadata.task` is one of `largeTasks` (default
+ * `reasoning`, `code`, `analysis`, `planning`); `small` otherwise. Throws `InvalidOptions` for
+ * options it cannot work with; {@link route} refuses it when a tier it picks is not one of the
+ * route's tiers.
  *
  * @since 0.1.0
  * @category classifiers
@@ -64,16 +72,18 @@ export type Classifier<T extends string> = (request: GenerateRequest) => T
 export const defaultClassifier = <S extends string = "small", L extends string = "large">(options?: {
   readonly small?: S
   readonly large?: L
+  /** A prompt longer than this many characters is large (at least 0). */
   readonly largeAboveChars?: number
   readonly largeTasks?: ReadonlyArray<string>
   readonly taskKey?: string
 }): Classifier<S | L> => {
+  InvalidOptions.nonNegative(MODULE, "largeAboveChars", options?.largeAboveChars)
   const small = (options?.small ?? "small") as S
   const large = (options?.large ?? "large") as L
   const limit = options?.largeAboveChars ?? 12_000
   const tasks = new Set(options?.largeTasks ?? ["reasoning", "code", "analysis", "planning"])
   const taskKey = options?.taskKey ?? "task"
-  return (request) => {
+  const classifier: Classifier<S | L> = (request) => {
     const task = request.metadata?.[taskKey]
     if (task !== undefined && tasks.has(task)) return large
     let chars = 0
@@ -83,6 +93,8 @@ export const defaultClassifier = <S extends string = "small", L extends string =
     }
     return small
   }
+  classifierTiers.set(classifier, [small, large])
+  return classifier
 }
 
 type AnyModel = LanguageModel.With<any, any>
@@ -102,6 +114,10 @@ const tagStream = <E, R>(stream: Stream.Stream<StreamEvent, E, R>, tier: string)
  * classifier's pick (default: `defaultClassifier()` when the tiers include `small` and `large`), else
  * `defaultTier`. A request naming an unknown tier fails with `InvalidRequest` (param `tier`).
  *
+ * Throws `InvalidOptions` for options it cannot work with: no tiers, a tier that is not a model, a
+ * `defaultTier` that is not one of the tiers, or a classifier made by {@link defaultClassifier} that
+ * picks a tier that is not one of them (it would send those requests to `defaultTier` silently).
+ *
  * @since 0.1.0
  * @category constructors
  */
@@ -116,12 +132,13 @@ export const route = <const Tiers extends Record<string, AnyModel>>(options: {
   type E = LanguageModel.Error<Tiers[keyof Tiers]> | InvalidRequest
   type R = LanguageModel.Requirements<Tiers[keyof Tiers]>
   const tiers = options.tiers as Record<string, LanguageModel.With<E, R>>
+  checkRoute(tiers, options.defaultTier, options.classifier)
   const fallback = tiers[options.defaultTier]!
   const classifier: Classifier<string> | undefined = options.classifier ??
-    ("small" in tiers && "large" in tiers ? defaultClassifier() : undefined)
+    (Object.hasOwn(tiers, "small") && Object.hasOwn(tiers, "large") ? defaultClassifier() : undefined)
   const pick = (request: GenerateRequest): { readonly tier: string; readonly reason: string } | InvalidRequest => {
     if (request.tier !== undefined) {
-      return request.tier in tiers
+      return Object.hasOwn(tiers, request.tier)
         ? { tier: request.tier, reason: "requested" }
         : new InvalidRequest({
           provider: fallback.provider,
@@ -133,7 +150,7 @@ export const route = <const Tiers extends Record<string, AnyModel>>(options: {
     }
     if (classifier !== undefined) {
       const tier = classifier(request)
-      if (tier in tiers) return { tier, reason: "classifier" }
+      if (Object.hasOwn(tiers, tier)) return { tier, reason: "classifier" }
     }
     return { tier: options.defaultTier, reason: "default" }
   }
@@ -163,6 +180,39 @@ export const route = <const Tiers extends Record<string, AnyModel>>(options: {
   })
 }
 
+const checkRoute = (
+  tiers: Record<string, AnyModel>,
+  defaultTier: string,
+  classifier: Classifier<string> | undefined
+): void => {
+  if (typeof tiers !== "object" || tiers === null) InvalidOptions.invalid(MODULE, "tiers", "must be a record of models")
+  const names = Object.keys(tiers)
+  if (names.length === 0) InvalidOptions.invalid(MODULE, "tiers", "must name at least one model")
+  for (const name of names) {
+    if (!LanguageModel.isLanguageModel(tiers[name])) InvalidOptions.invalid(MODULE, `tiers.${name}`, "must be a model")
+  }
+  const list = names.map((name) => JSON.stringify(name)).join(", ")
+  if (typeof defaultTier !== "string" || !Object.hasOwn(tiers, defaultTier)) {
+    InvalidOptions.invalid(
+      MODULE,
+      "defaultTier",
+      `must be one of the tiers (${list}), got ${JSON.stringify(defaultTier)}`
+    )
+  }
+  if (classifier !== undefined) {
+    if (typeof classifier !== "function") InvalidOptions.invalid(MODULE, "classifier", "must be a function")
+    for (const tier of classifierTiers.get(classifier) ?? []) {
+      if (!Object.hasOwn(tiers, tier)) {
+        InvalidOptions.invalid(
+          MODULE,
+          "classifier",
+          `picks the tier ${JSON.stringify(tier)}, which is not one of ${list}`
+        )
+      }
+    }
+  }
+}
+
 /**
  * Options of `cascade`.
  *
@@ -176,7 +226,7 @@ export interface CascadeOptions<ES, RS, EL, RL> {
   readonly accept?: (completion: Completion, request: GenerateRequest) => boolean | Effect.Effect<boolean>
   /** Which failures of the small model escalate (default: all). Others fail the call. */
   readonly escalateOn?: (error: ES) => boolean
-  /** Tier names written to `Completion.tier` (default `small` / `large`). */
+  /** Tier names written to `Completion.tier` (default `small` / `large`; not empty, and different). */
   readonly names?: { readonly small?: string; readonly large?: string }
 }
 
@@ -190,6 +240,7 @@ const isEffect = (u: unknown): u is Effect.Effect<boolean> => Effect.isEffect(u)
  * calls, and when both are priced its `costUsd` includes the rejected small answer (what the
  * escalation really cost). Streams: without `accept` only a failure before the first token
  * escalates; with `accept` the small answer is buffered, checked, then replayed or replaced.
+ * Throws `InvalidOptions` for options it cannot work with.
  *
  * @since 0.1.0
  * @category constructors
@@ -198,8 +249,19 @@ export const cascade = <ES, RS, EL, RL>(
   options: CascadeOptions<ES, RS, EL, RL>
 ): LanguageModel.With<ES | EL, RS | RL> => {
   const { large, small } = options
+  if (!LanguageModel.isLanguageModel(small)) InvalidOptions.invalid(MODULE, "small", "must be a model")
+  if (!LanguageModel.isLanguageModel(large)) InvalidOptions.invalid(MODULE, "large", "must be a model")
   const smallName = options.names?.small ?? "small"
   const largeName = options.names?.large ?? "large"
+  for (const [option, name] of [["names.small", smallName], ["names.large", largeName]] as const) {
+    if (typeof name !== "string" || name.length === 0) {
+      InvalidOptions.invalid(MODULE, option, `must be a non-empty string, got ${JSON.stringify(name)}`)
+    }
+  }
+  if (smallName === largeName) {
+    // `Completion.tier` (and the ledger) could not tell which model answered
+    InvalidOptions.invalid(MODULE, "names.large", `must differ from names.small, both are ${JSON.stringify(largeName)}`)
+  }
   const acceptOf = options.accept
   const escalateOn = options.escalateOn ?? (() => true)
 

@@ -24,6 +24,9 @@
  * timer per `generate` call, one per pulled chunk for streams (not `Effect.timeoutFail`, which forks
  * two fibers and waits for the loser). A phase that is not configured does no work.
  *
+ * {@link withTimeouts} and {@link layer} throw `InvalidOptions` for options they cannot work with (a
+ * zero or negative timeout, a duration Effect cannot read).
+ *
  * @example
  * ```ts
  * import { LanguageModel, type LlmError } from "@effect-llm/core"
@@ -53,13 +56,15 @@ import * as CallEvent from "./CallEvent.js"
 import type { GenerateRequest } from "./GenerateRequest.js"
 import * as internalStream from "./internal/stream.js"
 import { scheduleOn, sleepWithin as internalSleepWithin, withDeadline } from "./internal/timeoutDeadline.js"
+import * as InvalidOptions from "./InvalidOptions.js"
 import * as LanguageModel from "./LanguageModel.js"
 import { Timeout } from "./LlmError.js"
 import { type Deadlines, deadlinesIn, withDeadlines } from "./ProviderCall.js"
 import type { StreamEvent } from "./StreamEvent.js"
 
 /**
- * The timeouts of a model's calls. A phase left out is not timed.
+ * The timeouts of a model's calls. A phase left out (or set to `Duration.infinity`) is not timed;
+ * a phase that is set must be longer than zero.
  *
  * @since 0.1.0
  * @category models
@@ -79,8 +84,11 @@ export interface Options {
    * is given).
    */
   readonly response?: {
+    /** Longer than zero, finite. */
     readonly base: Duration.DurationInput
+    /** At least zero, finite. */
     readonly perOutputToken: Duration.DurationInput
+    /** An integer of at least 1. */
     readonly defaultOutputTokens?: number
   }
 }
@@ -114,6 +122,31 @@ export const currentConnectTimeout: FiberRef.FiberRef<Duration.Duration | undefi
 
 const millis = (input: Duration.DurationInput | undefined): number | undefined =>
   input === undefined ? undefined : Duration.toMillis(input)
+
+/** A phase: longer than zero; `Duration.infinity` is no limit (its timer is never armed). */
+const phaseRange = { positive: true, infinite: true } as const
+
+/**
+ * Checks timeouts, throwing `InvalidOptions` for one it cannot work with; returns the decoded
+ * `connect`, `firstToken` and `idle`.
+ */
+const check = (options: Options) => {
+  const connect = InvalidOptions.duration("Timeout", "connect", options.connect, phaseRange)
+  const firstToken = InvalidOptions.duration("Timeout", "firstToken", options.firstToken, phaseRange)
+  const idle = InvalidOptions.duration("Timeout", "idle", options.idle, phaseRange)
+  InvalidOptions.duration("Timeout", "total", options.total, phaseRange)
+  const response = options.response
+  if (response !== undefined) {
+    if (response.base === undefined) InvalidOptions.invalid("Timeout", "response.base", "is required")
+    InvalidOptions.duration("Timeout", "response.base", response.base, { positive: true })
+    if (response.perOutputToken === undefined) {
+      InvalidOptions.invalid("Timeout", "response.perOutputToken", "is required")
+    }
+    InvalidOptions.duration("Timeout", "response.perOutputToken", response.perOutputToken)
+    InvalidOptions.integer("Timeout", "response.defaultOutputTokens", response.defaultOutputTokens, 1)
+  }
+  return { connect, firstToken, idle }
+}
 
 /**
  * The deadline of a `generate` call in milliseconds (`total`, or the response deadline when it is
@@ -189,7 +222,8 @@ const timerRuntime = (fiber: RuntimeFiber): Runtime.Runtime<never> =>
 
 /**
  * Applies timeouts to a model's calls. Keeps the model's requirements; adds `Timeout` (already
- * part of `ProviderError`) to its errors.
+ * part of `ProviderError`) to its errors. Throws `InvalidOptions` for options it cannot work with,
+ * when it is applied to the model.
  *
  * @since 0.1.0
  * @category combinators
@@ -198,9 +232,10 @@ export const withTimeouts: {
   (options: Options): <E, R>(self: LanguageModel.With<E, R>) => LanguageModel.With<E | Timeout, R>
   <E, R>(self: LanguageModel.With<E, R>, options: Options): LanguageModel.With<E | Timeout, R>
 } = dual(2, <E, R>(self: LanguageModel.With<E, R>, options: Options): LanguageModel.With<E | Timeout, R> => {
-  const connect = options.connect === undefined ? undefined : Duration.decode(options.connect)
-  const firstToken = millis(options.firstToken)
-  const idle = millis(options.idle)
+  const checked = check(options)
+  const connect = checked.connect
+  const firstToken = millis(checked.firstToken)
+  const idle = millis(checked.idle)
   const provider = self.provider
   const fail = (request: GenerateRequest, phase: Timeout["phase"], after: number) =>
     new Timeout({ provider, model: request.model ?? self.model, phase, after: Duration.millis(after) })
@@ -302,15 +337,18 @@ export const withTimeouts: {
 })
 
 /**
- * The timeouts as a layer around the `LanguageModel` below it.
+ * The timeouts as a layer around the `LanguageModel` below it. Throws `InvalidOptions` for options
+ * it cannot work with (when called, not when the layer is built).
  *
  * @since 0.1.0
  * @category layers
  */
 export const layer = (
   options: Options
-): Layer.Layer<LanguageModel.LanguageModel, never, LanguageModel.LanguageModel> =>
-  Layer.effect(
+): Layer.Layer<LanguageModel.LanguageModel, never, LanguageModel.LanguageModel> => {
+  check(options)
+  return Layer.effect(
     LanguageModel.LanguageModel,
     Effect.map(LanguageModel.LanguageModel, (model): LanguageModel.Service => withTimeouts(model, options))
   )
+}

@@ -48,6 +48,7 @@ import { emptyUsage } from "./Completion.js"
 import type { GenerateRequest } from "./GenerateRequest.js"
 import { type Given, Known, withGiven } from "./internal/given.js"
 import * as internalStream from "./internal/stream.js"
+import * as InvalidOptions from "./InvalidOptions.js"
 import * as LanguageModel from "./LanguageModel.js"
 import * as ModelCatalog from "./ModelCatalog.js"
 
@@ -197,12 +198,32 @@ const groupKey = (entry: Entry, by: GroupBy): string => {
 }
 
 /**
+ * Options of the memory ledger.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface MemoryOptions {
+  /** Keep the last this many entries (an integer of at least 1; default 100,000). */
+  readonly maxEntries?: number
+}
+
+const checkMemoryOptions = (options: MemoryOptions | undefined): void =>
+  InvalidOptions.integer("UsageLedger", "maxEntries", options?.maxEntries, 1)
+
+/**
  * A memory ledger keeping the last `maxEntries` entries (default 100,000; the oldest are dropped).
+ * Throws `InvalidOptions` for options it cannot work with.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const makeMemory = (options?: { readonly maxEntries?: number }): Service => {
+export const makeMemory = (options?: MemoryOptions): Service => {
+  checkMemoryOptions(options)
+  return buildMemory(options)
+}
+
+const buildMemory = (options: MemoryOptions | undefined): Service => {
   const max = options?.maxEntries ?? 100_000
   let log: Array<Entry> = []
   const select = (query: Query | undefined, now: number): Array<Entry> => {
@@ -245,13 +266,16 @@ export const makeMemory = (options?: { readonly maxEntries?: number }): Service 
 }
 
 /**
- * A fresh memory ledger.
+ * A fresh memory ledger. Throws `InvalidOptions` for options it cannot work with, when it is called
+ * (not when the layer is built).
  *
  * @since 0.1.0
  * @category layers
  */
-export const layerMemory = (options?: { readonly maxEntries?: number }): Layer.Layer<UsageLedger> =>
-  Layer.sync(UsageLedger, () => makeMemory(options))
+export const layerMemory = (options?: MemoryOptions): Layer.Layer<UsageLedger> => {
+  checkMemoryOptions(options)
+  return Layer.sync(UsageLedger, () => buildMemory(options))
+}
 
 const latencyBoundaries = MetricBoundaries.exponential({ start: 50, factor: 2, count: 12 })
 

@@ -71,6 +71,11 @@ export * as GenerateRequest from "./GenerateRequest.js"
 /**
  * @since 0.1.0
  */
+export * as InvalidOptions from "./InvalidOptions.js"
+
+/**
+ * @since 0.1.0
+ */
 export * as LanguageModel from "./LanguageModel.js"
 
 /**

@@ -4,12 +4,13 @@ import * as BudgetStore from "@effect-llm/core/BudgetStore"
 import * as CallEvent from "@effect-llm/core/CallEvent"
 import type { Completion, Usage } from "@effect-llm/core/Completion"
 import type { GenerateRequest } from "@effect-llm/core/GenerateRequest"
+import * as InvalidOptions from "@effect-llm/core/InvalidOptions"
 import * as LanguageModel from "@effect-llm/core/LanguageModel"
 import { BudgetExceeded, ServerError } from "@effect-llm/core/LlmError"
 import * as ModelCatalog from "@effect-llm/core/ModelCatalog"
 import * as Tokenizer from "@effect-llm/core/Tokenizer"
 import { assert, describe, expectTypeOf, it } from "@effect/vitest"
-import { Cause, Chunk, Effect, Exit, Fiber, Layer, Option, Stream, TestClock } from "effect"
+import { Cause, Chunk, Duration, Effect, Exit, Fiber, Layer, Option, Stream, TestClock } from "effect"
 
 const PROVIDER = "anthropic"
 const MODEL = "claude-haiku-4-5"
@@ -527,4 +528,160 @@ describe("Budget", () => {
       assert.isAbove(global.spent, 0)
       assert.isAbove(finished, 20)
     }).pipe(Effect.provide(deps)))
+})
+
+const refusal = (f: () => unknown, expected = ""): InvalidOptions.InvalidOptions => {
+  try {
+    f()
+  } catch (error) {
+    assert.instanceOf(error, InvalidOptions.InvalidOptions)
+    return error as InvalidOptions.InvalidOptions
+  }
+  return assert.fail(`expected InvalidOptions ${expected}`)
+}
+
+const refuses = (f: () => unknown, option: string) => {
+  const error = refusal(f, option)
+  assert.strictEqual(error.module, "Budget")
+  assert.strictEqual(error.option, option)
+}
+
+/** A limit built by hand, as a user (or a config file) might. */
+const handMade = <A = Budget.Limit>(value: Record<string, unknown>) => value as unknown as A
+
+describe("Budget options", () => {
+  const { model } = recording()
+  const enforce = (options: Budget.Options) => Budget.enforce(model, options)
+
+  it("limits and windows refuse what they cannot count", () => {
+    const cases: ReadonlyArray<readonly [() => unknown, string]> = [
+      [() => Budget.usd(0, Budget.total), "amount"],
+      [() => Budget.usd(-1, Budget.total), "amount"],
+      [() => Budget.usd(Number.NaN, Budget.total), "amount"],
+      [() => Budget.usd(Number.POSITIVE_INFINITY, Budget.total), "amount"],
+      // counters hold integer nano-dollars: above ~9 million USD they are not exact
+      [() => Budget.usd(9_007_200, Budget.total), "amount"],
+      [() => Budget.tokens(0, Budget.total), "amount"],
+      [() => Budget.tokens(1.5, Budget.total), "amount"],
+      [() => Budget.usd(1, Budget.total, { soft: 0 }), "soft"],
+      // a soft limit at the hard limit never alerts before calls are refused
+      [() => Budget.usd(1, Budget.total, { soft: 1 }), "soft"],
+      [() => Budget.tokens(10, Budget.total, { soft: 1.2 }), "soft"],
+      [() => Budget.usd(1, "0 seconds"), "window"],
+      [() => Budget.usd(1, -5), "window"],
+      [() => Budget.tokens(1, Duration.infinity), "window"],
+      [
+        () => Budget.usd(1, handMade<Budget.Window>({ _tag: "Calendar", unit: "week", timeZone: "UTC" })),
+        "window.unit"
+      ],
+      [() => Budget.rolling(0), "duration"],
+      [() => Budget.rolling("-1 hour"), "duration"],
+      [() => Budget.rolling(Duration.infinity), "duration"],
+      [() => Budget.daily("Mars/Olympus"), "timeZone"],
+      [() => Budget.monthly("Europe/Atlantis"), "timeZone"],
+      [() => Budget.daily(""), "timeZone"]
+    ]
+    for (const [f, option] of cases) refuses(f, option)
+    assert.strictEqual(
+      refusal(() => Budget.daily("Mars/Olympus")).message,
+      "effect-llm Budget: option `timeZone` must be an IANA time zone name, got \"Mars/Olympus\""
+    )
+  })
+
+  it("accepts the boundary values", () => {
+    assert.strictEqual(Budget.usd(9_007_199, Budget.total).amount, 9_007_199)
+    assert.strictEqual(Budget.usd(0.000001, Budget.daily()).amount, 0.000001)
+    assert.strictEqual(Budget.tokens(1, Budget.total).amount, 1)
+    assert.strictEqual(Budget.usd(1, Budget.total, { soft: 0.999 }).soft, 0.999)
+    assert.strictEqual(Budget.tokens(1, Budget.total, { soft: 0.001 }).soft, 0.001)
+    assert.deepStrictEqual(Budget.rolling("1 millis"), { _tag: "Rolling", duration: Duration.millis(1) })
+    assert.deepStrictEqual(Budget.usd(1, 1).window, { _tag: "Rolling", duration: Duration.millis(1) })
+    assert.deepStrictEqual(Budget.daily(), { _tag: "Calendar", unit: "day", timeZone: "UTC" })
+    assert.deepStrictEqual(Budget.monthly("Asia/Kolkata"), {
+      _tag: "Calendar",
+      unit: "month",
+      timeZone: "Asia/Kolkata"
+    })
+  })
+
+  it("enforce refuses options it cannot work with", () => {
+    const cases: ReadonlyArray<readonly [Budget.Options, string]> = [
+      [{ perRequest: { maxInputTokens: 0 } }, "perRequest.maxInputTokens"],
+      [{ perRequest: { maxInputTokens: 1.5 } }, "perRequest.maxInputTokens"],
+      [{ perRequest: { maxOutputTokens: 0 } }, "perRequest.maxOutputTokens"],
+      [{ perRequest: { maxOutputTokens: Number.POSITIVE_INFINITY } }, "perRequest.maxOutputTokens"],
+      [{ perRequest: { maxUsd: 0 } }, "perRequest.maxUsd"],
+      [{ perRequest: { maxUsd: 10_000_000 } }, "perRequest.maxUsd"],
+      [{ minOutputTokens: 0 }, "minOutputTokens"],
+      [{ minOutputTokens: 2.5 }, "minOutputTokens"],
+      [{ defaultMaxOutputTokens: 0 }, "defaultMaxOutputTokens"],
+      [{ reservationTtl: 0 }, "reservationTtl"],
+      [{ reservationTtl: "-1 minute" }, "reservationTtl"],
+      [{ reservationTtl: Duration.infinity }, "reservationTtl"],
+      [
+        { unpricedFallback: { input: 1, cachedInput: 0.1, output: -4 } },
+        "unpricedFallback.output"
+      ],
+      [
+        { unpricedFallback: { input: 1, cachedInput: 0.1, output: 4, reasoning: Number.NaN } },
+        "unpricedFallback.reasoning"
+      ]
+    ]
+    for (const [options, option] of cases) refuses(() => enforce(options), option)
+  })
+
+  it("enforce checks limits built by hand the way usd and tokens do", () => {
+    const ok = { unit: "usd", amount: 1, window: Budget.total }
+    const cases: ReadonlyArray<readonly [Budget.Options, string]> = [
+      [{ perUser: handMade({ ...ok, amount: -1 }) }, "perUser.amount"],
+      [{ perUser: handMade({ ...ok, amount: undefined }) }, "perUser.amount"],
+      [
+        { perFeature: [Budget.usd(1, Budget.total), handMade({ ...ok, unit: "tokens", amount: 1.5 })] },
+        "perFeature[1].amount"
+      ],
+      [{ global: handMade({ ...ok, unit: "eur" }) }, "global.unit"],
+      [{ global: handMade({ ...ok, soft: 1 }) }, "global.soft"],
+      [{ perUser: handMade({ ...ok, window: undefined }) }, "perUser.window"],
+      [
+        { perUser: handMade({ ...ok, window: { _tag: "Rolling", duration: Duration.zero } }) },
+        "perUser.window.duration"
+      ],
+      [
+        { global: [handMade({ ...ok, window: { _tag: "Calendar", unit: "day", timeZone: "Mars/Olympus" } })] },
+        "global[0].window.timeZone"
+      ],
+      [
+        { global: handMade({ ...ok, window: { _tag: "Calendar", unit: "year", timeZone: "UTC" } }) },
+        "global.window.unit"
+      ],
+      [{ global: null as unknown as Budget.Limit }, "global"]
+    ]
+    for (const [options, option] of cases) refuses(() => enforce(options), option)
+  })
+
+  it("enforce accepts the defaults, the boundary values and a correct limit built by hand", () => {
+    enforce({})
+    enforce({
+      perRequest: { maxInputTokens: 1, maxOutputTokens: 1, maxUsd: 9_007_199 },
+      minOutputTokens: 1,
+      defaultMaxOutputTokens: 1,
+      reservationTtl: "1 millis",
+      unpricedFallback: { input: 0, cachedInput: 0, output: 0, cacheWrite: 0, reasoning: 0 },
+      perUser: handMade({ unit: "tokens", amount: 1, window: { _tag: "Rolling", duration: Duration.millis(1) } }),
+      perFeature: [
+        handMade({ unit: "usd", amount: 0.5, window: { _tag: "Calendar", unit: "month", timeZone: "UTC" } })
+      ],
+      global: handMade({ unit: "usd", amount: 1, window: Budget.total, soft: 0.5 })
+    })
+  })
+
+  it("the data-last form and the layer check when they are called, not when used or built", () => {
+    refuses(() => Budget.enforce({ minOutputTokens: -1 }), "minOutputTokens")
+    refuses(() => Budget.layer({ reservationTtl: 0 }), "reservationTtl")
+    refuses(
+      () => Budget.layer({ perUser: handMade({ unit: "usd", amount: 0, window: Budget.total }) }),
+      "perUser.amount"
+    )
+    assert.isTrue(LanguageModel.isLanguageModel(model.pipe(Budget.enforce({ minOutputTokens: 1 }))))
+  })
 })

@@ -3,6 +3,7 @@ import * as Cache from "@effect-llm/core/Cache"
 import * as CacheStore from "@effect-llm/core/CacheStore"
 import type { Completion } from "@effect-llm/core/Completion"
 import type { GenerateRequest } from "@effect-llm/core/GenerateRequest"
+import * as InvalidOptions from "@effect-llm/core/InvalidOptions"
 import type * as StreamEvent from "@effect-llm/core/StreamEvent"
 import { assert, describe, it } from "@effect/vitest"
 import { Chunk, Clock, Duration, Effect, Exit, Fiber, Layer, Metric, Stream, TestClock } from "effect"
@@ -605,4 +606,72 @@ describe("Cache", () => {
       assert.isTrue(LanguageModel.isLanguageModel(cached))
     })
   })
+})
+
+const refusal = (f: () => unknown, expected = ""): InvalidOptions.InvalidOptions => {
+  try {
+    f()
+  } catch (error) {
+    assert.instanceOf(error, InvalidOptions.InvalidOptions)
+    return error as InvalidOptions.InvalidOptions
+  }
+  return assert.fail(`expected InvalidOptions ${expected}`)
+}
+
+const refuses = (f: () => unknown, option: string) => {
+  const error = refusal(f, option)
+  assert.strictEqual(error.module, "Cache")
+  assert.strictEqual(error.option, option)
+}
+
+describe("Cache options", () => {
+  const fake = makeFake()
+  const store = CacheStore.makeMemory()
+  /** Every way to build the policy: each checks its options when it is called. */
+  const builds: ReadonlyArray<(options: Cache.Options) => unknown> = [
+    (options) => Cache.withCache(fake.model, options),
+    (options) => Cache.withCache(options),
+    (options) => Cache.withStore(fake.model, store, options),
+    (options) => Cache.withStore(store, options),
+    (options) => Cache.layer(options)
+  ]
+
+  it("refuses options the policy cannot work with", () => {
+    const cases: ReadonlyArray<readonly [Cache.Options, string]> = [
+      [{ ttl: 0 }, "ttl"],
+      [{ ttl: "-1 hour" }, "ttl"],
+      // a shared store keeps the deadline beside the answer, as JSON
+      [{ ttl: Duration.infinity }, "ttl"],
+      [{ ttl: "soon" as Duration.DurationInput }, "ttl"],
+      [{ when: "sometimes" as "always" }, "when"],
+      [{ namespace: "" }, "namespace"],
+      // the key is `namespace:digest`: "a:b" would look like namespace "a"
+      [{ namespace: "faq:v2" }, "namespace"],
+      [{ namespace: 42 as unknown as string }, "namespace"],
+      [{ scope: "team" as "user" }, "scope"]
+    ]
+    for (const [options, option] of cases) {
+      for (const build of builds) refuses(() => build(options), option)
+    }
+  })
+
+  it("accepts the defaults and the boundary values", () => {
+    for (const build of builds) {
+      build({})
+      build({ ttl: "1 millis", when: "always", namespace: "f", scope: "user" })
+      build({ when: () => true, namespace: "faq/v2.1 (beta)", scope: "global" })
+    }
+    Cache.withCache(fake.model)
+    Cache.withStore(fake.model, store)
+    Cache.layer()
+  })
+
+  it.effect("a TTL of one millisecond still caches, until it has passed", () =>
+    Effect.gen(function*() {
+      const model = Cache.withStore(makeFake().model, CacheStore.makeMemory(), { ttl: 1, namespace: "n" })
+      assert.strictEqual((yield* model.generate(ask("hi"))).cache, "miss")
+      assert.strictEqual((yield* model.generate(ask("hi"))).cache, "hit")
+      yield* TestClock.adjust(1)
+      assert.strictEqual((yield* model.generate(ask("hi"))).cache, "miss")
+    }))
 })

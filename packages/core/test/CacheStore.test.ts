@@ -1,4 +1,5 @@
 import * as CacheStore from "@effect-llm/core/CacheStore"
+import * as InvalidOptions from "@effect-llm/core/InvalidOptions"
 import { assert, describe, it } from "@effect/vitest"
 import { Duration, Effect, Option } from "effect"
 import { cacheStoreConformance, sampleEntry } from "./CacheStoreConformance.js"
@@ -85,5 +86,54 @@ describe("CacheStore memory", () => {
       const broken = yield* Effect.flip(CacheStore.decodeJson("{\"completion\":{}}"))
       assert.strictEqual(broken._tag, "CacheStoreError")
       assert.strictEqual(broken.operation, "get")
+    }))
+})
+
+const refusal = (f: () => unknown, expected = ""): InvalidOptions.InvalidOptions => {
+  try {
+    f()
+  } catch (error) {
+    assert.instanceOf(error, InvalidOptions.InvalidOptions)
+    return error as InvalidOptions.InvalidOptions
+  }
+  return assert.fail(`expected InvalidOptions ${expected}`)
+}
+
+const refuses = (f: () => unknown, option: string) => {
+  const error = refusal(f, option)
+  assert.strictEqual(error.module, "CacheStore")
+  assert.strictEqual(error.option, option)
+}
+
+describe("CacheStore memory options", () => {
+  it("makeMemory and layerMemory refuse bounds they cannot keep", () => {
+    const cases: ReadonlyArray<readonly [CacheStore.MemoryOptions, string]> = [
+      [{ maxEntries: 0 }, "maxEntries"],
+      [{ maxEntries: -5 }, "maxEntries"],
+      [{ maxEntries: 2.5 }, "maxEntries"],
+      [{ maxEntries: Number.POSITIVE_INFINITY }, "maxEntries"],
+      [{ maxBytes: 0 }, "maxBytes"],
+      [{ maxBytes: 1024.5 }, "maxBytes"],
+      [{ maxBytes: Number.NaN }, "maxBytes"]
+    ]
+    for (const [options, option] of cases) {
+      refuses(() => CacheStore.makeMemory(options), option)
+      refuses(() => CacheStore.layerMemory(options), option)
+    }
+  })
+
+  it.effect("accepts the defaults and the smallest bounds", () =>
+    Effect.gen(function*() {
+      CacheStore.makeMemory()
+      CacheStore.layerMemory({})
+      const store = CacheStore.makeMemory({ maxEntries: 1, maxBytes: 1 })
+      // one byte keeps nothing, but it is a bound the store can keep
+      yield* store.set("a", sampleEntry("a"), ttl)
+      assert.isFalse(yield* has(store, "a"))
+      const one = CacheStore.makeMemory({ maxEntries: 1 })
+      yield* one.set("a", sampleEntry("a"), ttl)
+      yield* one.set("b", sampleEntry("b"), ttl)
+      assert.isFalse(yield* has(one, "a"))
+      assert.isTrue(yield* has(one, "b"))
     }))
 })

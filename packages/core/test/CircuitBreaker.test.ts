@@ -2,8 +2,10 @@ import { CallEvent, LanguageModel, type LlmError } from "@effect-llm/core"
 import * as BreakerStore from "@effect-llm/core/BreakerStore"
 import * as CircuitBreaker from "@effect-llm/core/CircuitBreaker"
 import * as Fallback from "@effect-llm/core/Fallback"
+import * as InvalidOptions from "@effect-llm/core/InvalidOptions"
+import * as Resilience from "@effect-llm/core/Resilience"
 import { assert, describe, it } from "@effect/vitest"
-import { DateTime, Effect, Fiber, Layer, Stream, TestClock } from "effect"
+import { DateTime, Duration, Effect, Fiber, Layer, Stream, TestClock } from "effect"
 import { expectTypeOf } from "vitest"
 import { invalidRequest, prompt, scripted, serverError } from "./resilienceFixtures.js"
 
@@ -19,6 +21,22 @@ const collect = () => {
   }
 }
 const options: CircuitBreaker.Options = { minimumCalls: 4, failureRateThreshold: 0.5, cooldown: "30 seconds" }
+const refusal = (f: () => unknown): InvalidOptions.InvalidOptions => {
+  try {
+    f()
+  } catch (error) {
+    assert.instanceOf(error, InvalidOptions.InvalidOptions)
+    return error as InvalidOptions.InvalidOptions
+  }
+  return assert.fail("expected InvalidOptions")
+}
+/** `f` throws `InvalidOptions` naming `CircuitBreaker` and `option`. */
+const refuses = (option: string, f: () => unknown) => {
+  const error = refusal(f)
+  assert.strictEqual(error.module, "CircuitBreaker")
+  assert.strictEqual(error.option, option)
+  return error
+}
 const failures = (n: number) => Array.from({ length: n }, () => ({ fail: serverError() }))
 
 describe("BreakerStore.conformance (memory)", () => {
@@ -149,5 +167,60 @@ describe("CircuitBreaker", () => {
     expectTypeOf(model.pipe(CircuitBreaker.withBreaker())).toEqualTypeOf<
       LanguageModel.With<LlmError.ServerError | LlmError.CircuitOpen, "R" | BreakerStore.BreakerStore>
     >()
+  })
+})
+
+describe("CircuitBreaker options", () => {
+  it("the defaults pass", () => {
+    assert.deepStrictEqual(CircuitBreaker.config(), BreakerStore.defaultConfig)
+    assert.deepStrictEqual(CircuitBreaker.config({}), BreakerStore.defaultConfig)
+  })
+
+  it("failureRateThreshold: a share in (0, 1]", () => {
+    assert.strictEqual(
+      refuses("failureRateThreshold", () => CircuitBreaker.config({ failureRateThreshold: 50 })).message,
+      "effect-llm CircuitBreaker: option `failureRateThreshold` must be in (0, 1], got 50"
+    )
+    refuses("failureRateThreshold", () => CircuitBreaker.config({ failureRateThreshold: 0 }))
+    refuses("failureRateThreshold", () => CircuitBreaker.config({ failureRateThreshold: Number.NaN }))
+    assert.strictEqual(CircuitBreaker.config({ failureRateThreshold: 1 }).failureRateThreshold, 1)
+  })
+
+  it("minimumCalls: an integer of at least 1", () => {
+    refuses("minimumCalls", () => CircuitBreaker.config({ minimumCalls: 0 }))
+    refuses("minimumCalls", () => CircuitBreaker.config({ minimumCalls: 2.5 }))
+    assert.strictEqual(CircuitBreaker.config({ minimumCalls: 1 }).minimumCalls, 1)
+  })
+
+  it("window: a finite duration longer than zero", () => {
+    refuses("window", () => CircuitBreaker.config({ window: 0 }))
+    refuses("window", () => CircuitBreaker.config({ window: "-1 minute" }))
+    refuses("window", () => CircuitBreaker.config({ window: Duration.infinity }))
+    assert.strictEqual(CircuitBreaker.config({ window: "1 millis" }).windowMillis, 1)
+  })
+
+  it("cooldown: a finite duration of at least zero", () => {
+    refuses("cooldown", () => CircuitBreaker.config({ cooldown: -1 }))
+    refuses("cooldown", () => CircuitBreaker.config({ cooldown: Duration.infinity }))
+    refuses("cooldown", () => CircuitBreaker.config({ cooldown: "a while" as Duration.DurationInput }))
+    assert.strictEqual(CircuitBreaker.config({ cooldown: 0 }).cooldownMillis, 0)
+  })
+
+  it("halfOpenProbes: an integer of at least 1", () => {
+    refuses("halfOpenProbes", () => CircuitBreaker.config({ halfOpenProbes: 0 }))
+    refuses("halfOpenProbes", () => CircuitBreaker.config({ halfOpenProbes: 1.5 }))
+    assert.strictEqual(CircuitBreaker.config({ halfOpenProbes: 1 }).halfOpenProbes, 1)
+  })
+
+  it("is checked once, when the breaker is built: every entry point, the layer when called", () => {
+    const model = scripted([]).model
+    const bad = { minimumCalls: 0 }
+    refuses("minimumCalls", () => CircuitBreaker.withBreaker(model, bad))
+    refuses("minimumCalls", () => model.pipe(CircuitBreaker.withBreaker(bad)))
+    refuses("minimumCalls", () => CircuitBreaker.withStore(model, BreakerStore.makeMemory(), bad))
+    refuses("minimumCalls", () => CircuitBreaker.layer(bad))
+    refuses("minimumCalls", () => CircuitBreaker.state("fake", "fake-1", bad))
+    // the preset checks through withStore, when it is applied
+    refuses("minimumCalls", () => Resilience.standard({ breaker: bad })(model))
   })
 })

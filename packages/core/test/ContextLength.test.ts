@@ -1,5 +1,6 @@
 import { CallEvent, GenerateRequest, LanguageModel, LlmError } from "@effect-llm/core"
 import * as ContextLength from "@effect-llm/core/ContextLength"
+import * as InvalidOptions from "@effect-llm/core/InvalidOptions"
 import * as ModelCatalog from "@effect-llm/core/ModelCatalog"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer, Stream } from "effect"
@@ -184,5 +185,79 @@ describe("ContextLength", () => {
     expectTypeOf(model.pipe(ContextLength.handle(ContextLength.larger(big)))).toEqualTypeOf<
       LanguageModel.With<LlmError.ServerError | LlmError.Overloaded | LlmError.InvalidRequest, "R" | "B">
     >()
+  })
+})
+
+const refusal = (f: () => unknown, expected = ""): InvalidOptions.InvalidOptions => {
+  try {
+    f()
+  } catch (error) {
+    assert.instanceOf(error, InvalidOptions.InvalidOptions)
+    return error as InvalidOptions.InvalidOptions
+  }
+  return assert.fail(`expected InvalidOptions ${expected}`)
+}
+
+const refuses = (f: () => unknown, option: string) => {
+  const error = refusal(f, option)
+  assert.strictEqual(error.module, "ContextLength")
+  assert.strictEqual(error.option, option)
+}
+
+describe("ContextLength options", () => {
+  const { model } = scripted([])
+  const builds: ReadonlyArray<
+    (strategy: ContextLength.Strategy<any, any>, options?: ContextLength.Options) => unknown
+  > = [
+    (strategy, options) => ContextLength.handle(model, strategy, options),
+    (strategy, options) => ContextLength.handle(strategy, options),
+    (strategy, options) => ContextLength.layer(strategy, options)
+  ]
+
+  it("chunk and larger refuse options they cannot work with", () => {
+    for (const concurrency of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) {
+      refuses(() => ContextLength.chunk({ concurrency }), "concurrency")
+    }
+    refuses(() => ContextLength.chunk({ combine: "join" as unknown as typeof ContextLength.defaultCombine }), "combine")
+    refuses(() => ContextLength.larger(undefined as unknown as typeof model), "model")
+  })
+
+  it("handle and layer check a strategy built by hand, and the options, when they are called", () => {
+    const chunk = ContextLength.chunk()
+    const cases: ReadonlyArray<readonly [ContextLength.Strategy, ContextLength.Options | undefined, string]> = [
+      [{ ...chunk, concurrency: 0 } as ContextLength.Strategy, undefined, "strategy.concurrency"],
+      [
+        { _tag: "Chunk", combine: ContextLength.defaultCombine } as ContextLength.Strategy,
+        undefined,
+        "strategy.concurrency"
+      ],
+      [{ _tag: "Chunk", concurrency: 2 } as ContextLength.Strategy, undefined, "strategy.combine"],
+      [{ _tag: "Larger", model: undefined } as unknown as ContextLength.Strategy, undefined, "strategy.model"],
+      [{ _tag: "Shrink" } as unknown as ContextLength.Strategy, undefined, "strategy._tag"],
+      [undefined as unknown as ContextLength.Strategy, undefined, "strategy"],
+      [ContextLength.truncate(), { contextWindow: 128_000 } as unknown as ContextLength.Options, "contextWindow"],
+      [
+        ContextLength.truncate(),
+        { countTokens: "gpt" } as unknown as ContextLength.Options,
+        "countTokens"
+      ]
+    ]
+    for (const [strategy, options, option] of cases) {
+      for (const build of builds) refuses(() => build(strategy, options), option)
+    }
+  })
+
+  it("accepts the defaults and the boundary values", () => {
+    const strategies: ReadonlyArray<ContextLength.Strategy<any, any>> = [
+      ContextLength.truncate(),
+      ContextLength.chunk(),
+      ContextLength.chunk({ concurrency: 1, combine: ContextLength.defaultCombine }),
+      { _tag: "Chunk", combine: ContextLength.defaultCombine, concurrency: 8 } as ContextLength.Strategy,
+      ContextLength.larger(model)
+    ]
+    for (const strategy of strategies) {
+      for (const build of builds) build(strategy, options(1_000))
+    }
+    assert.strictEqual((ContextLength.chunk() as { readonly concurrency: number }).concurrency, 1)
   })
 })

@@ -1,5 +1,6 @@
 import { CallEvent, LanguageModel, LlmError } from "@effect-llm/core"
 import * as Fallback from "@effect-llm/core/Fallback"
+import * as InvalidOptions from "@effect-llm/core/InvalidOptions"
 import * as Retry from "@effect-llm/core/Retry"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, Layer, Stream, TestClock } from "effect"
@@ -12,6 +13,23 @@ const collect = () => {
 }
 const trail = (attempts: ReadonlyArray<{ provider: string; model: string; outcome: string }>) =>
   attempts.map((a) => `${a.provider}/${a.model}:${a.outcome}`)
+
+const refusal = (f: () => unknown): InvalidOptions.InvalidOptions => {
+  try {
+    f()
+  } catch (error) {
+    assert.instanceOf(error, InvalidOptions.InvalidOptions)
+    return error as InvalidOptions.InvalidOptions
+  }
+  return assert.fail("expected InvalidOptions")
+}
+/** `f` throws `InvalidOptions` naming `Fallback` and `option`. */
+const refuses = (option: string, f: () => unknown) => {
+  const error = refusal(f)
+  assert.strictEqual(error.module, "Fallback")
+  assert.strictEqual(error.option, option)
+  return error
+}
 
 describe("Fallback", () => {
   it.effect("moves on to the next model and records the trail", () =>
@@ -142,5 +160,32 @@ describe("Fallback", () => {
     expectTypeOf(Fallback.chain([a, b])).toEqualTypeOf<
       LanguageModel.With<LlmError.ServerError | LlmError.InvalidRequest | LlmError.Overloaded, "A" | "B">
     >()
+  })
+})
+
+describe("Fallback options", () => {
+  type Model = LanguageModel.With<LlmError.LlmError, never>
+  const model = (): Model => scripted([]).model
+
+  it("chain: at least one model, each a model", () => {
+    const empty = [] as unknown as readonly [Model]
+    assert.include(refuses("models", () => Fallback.chain(empty)).message, "must hold at least 1 model")
+    refuses("models[1]", () => Fallback.chain([model(), { generate: () => Effect.never } as unknown as Model]))
+    const only = model()
+    assert.strictEqual(Fallback.chain([only]), only)
+  })
+
+  it("when: a function", () => {
+    const when = ["RateLimited"] as unknown as (error: LlmError.LlmError) => boolean
+    refuses("when", () => Fallback.to(model(), model(), { when }))
+    refuses("when", () => model().pipe(Fallback.to(model(), { when })))
+    refuses("when", () => Fallback.chain([model(), model()], { when }))
+    refuses("when", () => Fallback.layer([model()], { when }))
+    Fallback.to(model(), model(), { when: () => true })
+  })
+
+  it("layer: the fallbacks are models (none is the model below as it is), checked when called", () => {
+    refuses("others[0]", () => Fallback.layer([undefined as unknown as Model]))
+    Fallback.layer([])
   })
 })

@@ -1,6 +1,22 @@
 import { ProviderKit } from "@effect-llm/core"
 import { assert, describe, it } from "@effect/vitest"
 import { Duration, Either, Redacted } from "effect"
+import * as fc from "fast-check"
+
+/** The pattern the parser follows, as a regular expression (the reference it must agree with). */
+const referenceResetMillis = (value: string): number | undefined => {
+  const n = Number(value)
+  if (value.trim() !== "" && Number.isFinite(n)) return n * 1000
+  const re = /(\d+(?:\.\d+)?)(ms|h|m|s)/g
+  let total = 0
+  let matched = false
+  for (let m = re.exec(value); m !== null; m = re.exec(value)) {
+    matched = true
+    const amount = Number(m[1])
+    total += m[2] === "h" ? amount * 3_600_000 : m[2] === "m" ? amount * 60_000 : m[2] === "s" ? amount * 1000 : amount
+  }
+  return matched ? total : undefined
+}
 
 describe("ProviderKit", () => {
   const now = Date.parse("2026-11-27T10:00:00Z")
@@ -32,6 +48,19 @@ describe("ProviderKit", () => {
     assert.strictEqual(ProviderKit.parseResetMillis("12"), 12_000)
     assert.isUndefined(ProviderKit.parseResetMillis("later"))
     assert.isUndefined(ProviderKit.parseResetMillis(undefined))
+    assert.isUndefined(ProviderKit.parseResetMillis(""))
+    assert.strictEqual(ProviderKit.parseResetMillis("1.5.3s"), 5_300)
+    assert.strictEqual(ProviderKit.parseResetMillis("2x 1.ms 3ms"), 3)
+  })
+
+  it("reads any reset text as the reference pattern does", () => {
+    const text = fc.array(fc.constantFrom(..."0123456789.hms x-"), { maxLength: 16 }).map((cs) => cs.join(""))
+    fc.assert(
+      fc.property(text, (value) => {
+        assert.strictEqual(ProviderKit.parseResetMillis(value), referenceResetMillis(value), JSON.stringify(value))
+      }),
+      { numRuns: 5_000 }
+    )
   })
 
   it("reads numeric headers", () => {

@@ -1,7 +1,9 @@
 import { CallEvent, LanguageModel, type LlmError } from "@effect-llm/core"
+import * as InvalidOptions from "@effect-llm/core/InvalidOptions"
 import * as RateLimit from "@effect-llm/core/RateLimit"
+import * as Resilience from "@effect-llm/core/Resilience"
 import { assert, describe, it } from "@effect/vitest"
-import { Duration, Effect, Fiber, Layer, Stream, TestClock } from "effect"
+import { Cause, Duration, Effect, Exit, Fiber, Layer, Option, Stream, TestClock } from "effect"
 import { expectTypeOf } from "vitest"
 import { prompt, rateLimited, scripted } from "./resilienceFixtures.js"
 
@@ -15,6 +17,23 @@ const collect = () => {
       })
     )
   }
+}
+
+const refusal = (f: () => unknown): InvalidOptions.InvalidOptions => {
+  try {
+    f()
+  } catch (error) {
+    assert.instanceOf(error, InvalidOptions.InvalidOptions)
+    return error as InvalidOptions.InvalidOptions
+  }
+  return assert.fail("expected InvalidOptions")
+}
+/** `f` throws `InvalidOptions` naming `RateLimit` and `option`. */
+const refuses = (option: string, f: () => unknown) => {
+  const error = refusal(f)
+  assert.strictEqual(error.module, "RateLimit")
+  assert.strictEqual(error.option, option)
+  return error
 }
 
 describe("RateLimit", () => {
@@ -186,5 +205,83 @@ describe("RateLimit", () => {
     expectTypeOf(model.pipe(RateLimit.withLimits())).toEqualTypeOf<
       LanguageModel.With<LlmError.ServerError | LlmError.RateLimited, "R">
     >()
+  })
+})
+
+describe("RateLimit options", () => {
+  const model = () => scripted([]).model
+  const limited = (options: RateLimit.Options) => RateLimit.withLimits(model(), options)
+
+  it("the defaults pass", () => {
+    RateLimit.withLimits(model())
+    limited({})
+    RateLimit.layer()
+  })
+
+  for (const limit of ["requestsPerMinute", "tokensPerMinute"] as const) {
+    it(`limits.${limit}: a finite number greater than zero`, () => {
+      refuses(`limits.${limit}`, () => limited({ limits: { [limit]: 0 } }))
+      refuses(`limits.${limit}`, () => limited({ limits: { [limit]: -100 } }))
+      refuses(`limits.${limit}`, () => limited({ limits: { [limit]: Number.POSITIVE_INFINITY } }))
+      refuses(`limits.${limit}`, () => limited({ limits: { [limit]: Number.NaN } }))
+      limited({ limits: { [limit]: 0.5 } })
+    })
+  }
+
+  it.effect("limits from a function are checked at the first call of each model, which dies", () =>
+    Effect.gen(function*() {
+      const asked: Array<string> = []
+      const { calls, model } = scripted([])
+      const limits = (_: string, name: string) => {
+        asked.push(name)
+        return name === "bad" ? { tokensPerMinute: 0 } : { requestsPerMinute: 10 }
+      }
+      const policy = model.pipe(RateLimit.withLimits({ limits }))
+      assert.deepStrictEqual(asked, [])
+      yield* policy.generate(prompt)
+      const exit = yield* Effect.exit(policy.generate({ ...prompt, model: "bad" }))
+      assert.isTrue(Exit.isFailure(exit))
+      const defect = Exit.isFailure(exit) ? Cause.dieOption(exit.cause) : Option.none()
+      assert.isTrue(Option.isSome(defect))
+      assert.instanceOf(Option.getOrThrow(defect), InvalidOptions.InvalidOptions)
+      assert.strictEqual((Option.getOrThrow(defect) as InvalidOptions.InvalidOptions).option, "limits.tokensPerMinute")
+      assert.strictEqual(calls.length, 1)
+    }))
+
+  it("onLimit: wait or fail", () => {
+    refuses("onLimit", () => limited({ onLimit: "block" as "wait" }))
+    limited({ onLimit: "wait" })
+    limited({ onLimit: "fail" })
+  })
+
+  it("maxWait: a duration of at least zero, infinite allowed", () => {
+    refuses("maxWait", () => limited({ maxWait: -1 }))
+    refuses("maxWait", () => limited({ maxWait: "-10 seconds" }))
+    refuses("maxWait", () => limited({ maxWait: "forever" as Duration.DurationInput }))
+    limited({ maxWait: 0 })
+  })
+
+  it.effect("maxWait: infinite waits however long the slot takes", () =>
+    Effect.gen(function*() {
+      const { calls, model } = scripted([])
+      const policy = model.pipe(
+        RateLimit.withLimits({ limits: { requestsPerMinute: 1 }, maxWait: Duration.infinity, learn: false })
+      )
+      yield* policy.generate(prompt)
+      // the third call's slot is 2 minutes away: longer than the default maxWait
+      const fiber = yield* Effect.fork(
+        Effect.all([policy.generate(prompt), policy.generate(prompt)], { concurrency: "unbounded" })
+      )
+      yield* TestClock.adjust("2 minutes")
+      yield* Fiber.join(fiber)
+      assert.deepStrictEqual(calls, [0, 60_000, 120_000])
+    }))
+
+  it("is checked once, when the limiter is built: data-last on application, the layer when called", () => {
+    const policy = RateLimit.withLimits({ maxWait: -1 })
+    refuses("maxWait", () => model().pipe(policy))
+    refuses("limits.requestsPerMinute", () => RateLimit.layer({ limits: { requestsPerMinute: 0 } }))
+    // the preset checks through withLimits, when it is applied
+    refuses("onLimit", () => Resilience.standard({ rateLimit: { onLimit: "block" as "wait" } })(model()))
   })
 })

@@ -1,6 +1,7 @@
 import { CallEvent, LanguageModel, type LlmError } from "@effect-llm/core"
 import * as BreakerStore from "@effect-llm/core/BreakerStore"
 import * as CircuitBreaker from "@effect-llm/core/CircuitBreaker"
+import { InvalidOptions } from "@effect-llm/core/InvalidOptions"
 import * as Resilience from "@effect-llm/core/Resilience"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, Layer, Random, Stream, TestClock } from "effect"
@@ -13,6 +14,35 @@ const listen = () => {
 }
 const outcomes = (attempts: ReadonlyArray<{ model: string; outcome: string }>) =>
   attempts.map((a) => `${a.model}:${a.outcome}`)
+
+describe("Resilience options", () => {
+  const refusal = (f: () => unknown): InvalidOptions => {
+    try {
+      f()
+    } catch (error) {
+      assert.instanceOf(error, InvalidOptions)
+      return error as InvalidOptions
+    }
+    return assert.fail("expected InvalidOptions")
+  }
+
+  it("Resilience.layer refuses options a policy cannot work with when it is called, before it is built", () => {
+    const cases: ReadonlyArray<[Resilience.Options<[]>, string, string]> = [
+      [{ retry: { maxRetries: -1 } }, "Retry", "maxRetries"],
+      [{ breaker: { failureRateThreshold: 50 } }, "CircuitBreaker", "failureRateThreshold"],
+      [{ timeout: { total: -5 } }, "Timeout", "total"],
+      [{ rateLimit: { limits: { requestsPerMinute: 0 } } }, "RateLimit", "limits.requestsPerMinute"]
+    ]
+    for (const [options, module, option] of cases) {
+      const error = refusal(() => Resilience.layer(options))
+      assert.strictEqual(error.module, module)
+      assert.strictEqual(error.option, option)
+    }
+    // the defaults and sensible options pass
+    Resilience.layer()
+    Resilience.layer({ retry: { maxRetries: 0 }, breaker: { failureRateThreshold: 1 }, timeout: false })
+  })
+})
 
 describe("Resilience.standard", () => {
   it.effect("without faults the call goes straight through", () =>

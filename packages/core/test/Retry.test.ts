@@ -1,4 +1,6 @@
 import { CallEvent, LanguageModel, type LlmError } from "@effect-llm/core"
+import * as InvalidOptions from "@effect-llm/core/InvalidOptions"
+import * as Resilience from "@effect-llm/core/Resilience"
 import * as Retry from "@effect-llm/core/Retry"
 import { assert, describe, it } from "@effect/vitest"
 import { Duration, Effect, Fiber, Layer, Random, Stream, TestClock } from "effect"
@@ -13,6 +15,24 @@ const delaysOf = (events: ReadonlyArray<CallEvent.CallEvent>) =>
   events.flatMap((e) => (e._tag === "RetryScheduled" ? [e.delayMillis] : []))
 
 const noJitter = (options?: Retry.BackoffOptions) => Retry.backoff({ jitter: "none", ...options })
+
+const refusal = (f: () => unknown): InvalidOptions.InvalidOptions => {
+  try {
+    f()
+  } catch (error) {
+    assert.instanceOf(error, InvalidOptions.InvalidOptions)
+    return error as InvalidOptions.InvalidOptions
+  }
+  return assert.fail("expected InvalidOptions")
+}
+/** `f` throws `InvalidOptions` naming `Retry` and `option`. */
+const refuses = (option: string, f: () => unknown) => {
+  const error = refusal(f)
+  assert.strictEqual(error.module, "Retry")
+  assert.strictEqual(error.option, option)
+  return error
+}
+const model = () => scripted([]).model
 
 describe("Retry", () => {
   it.effect("waits the exact exponential delays and records the trail", () =>
@@ -209,5 +229,135 @@ describe("Retry", () => {
       Layer.Layer<LanguageModel.LanguageModel, never, LanguageModel.LanguageModel>
     >()
     assert.strictEqual(Duration.toMillis(Duration.decode(Retry.standard.maxRetryAfter!)), 30000)
+  })
+})
+
+describe("Retry options", () => {
+  it("the defaults pass", () => {
+    Retry.backoff()
+    Retry.makeBudget()
+    Retry.withPolicy(model())
+    Retry.withPolicy(model(), Retry.standard)
+    Retry.withPolicy(model(), { budget: false })
+    Retry.layer()
+  })
+
+  it("backoff: base is a finite duration longer than zero", () => {
+    refuses("base", () => Retry.backoff({ base: 0 }))
+    refuses("base", () => Retry.backoff({ base: "-1 second" }))
+    refuses("base", () => Retry.backoff({ base: Duration.infinity }))
+    refuses("base", () => Retry.backoff({ base: "soon" as Duration.DurationInput }))
+    Retry.backoff({ base: "1 millis" })
+  })
+
+  it("backoff: factor is finite and at least 1", () => {
+    assert.include(refuses("factor", () => Retry.backoff({ factor: 0.5 })).message, "at least 1, got 0.5")
+    refuses("factor", () => Retry.backoff({ factor: Number.NaN }))
+    refuses("factor", () => Retry.backoff({ factor: Number.POSITIVE_INFINITY }))
+    Retry.backoff({ factor: 1 })
+  })
+
+  it.effect("backoff: factor 1 keeps the delay constant", () =>
+    Effect.gen(function*() {
+      const { model } = scripted(Array.from({ length: 4 }, () => ({ fail: rateLimited() })))
+      const { events, listen } = collect()
+      const retried = model.pipe(Retry.withPolicy({ schedule: noJitter({ factor: 1 }), budget: false }))
+      const fiber = yield* Effect.fork(listen(retried.generate(prompt)))
+      yield* TestClock.adjust("1 minute")
+      yield* Fiber.join(fiber)
+      assert.deepStrictEqual(delaysOf(events), [500, 500, 500, 500])
+    }))
+
+  it("backoff: cap is longer than zero and not shorter than base", () => {
+    refuses("cap", () => Retry.backoff({ cap: 0 }))
+    refuses("cap", () => Retry.backoff({ cap: -5 }))
+    assert.include(
+      refuses("cap", () => Retry.backoff({ base: "2 seconds", cap: "1 second" })).message,
+      "must not be shorter than `base` (2s)"
+    )
+    Retry.backoff({ base: "2 seconds", cap: "2 seconds" })
+    Retry.backoff({ cap: "100 millis" }) // shorter than the default base: a constant delay, as asked
+  })
+
+  it.effect("backoff: an infinite cap is no cap", () =>
+    Effect.gen(function*() {
+      const { model } = scripted(Array.from({ length: 4 }, () => ({ fail: rateLimited() })))
+      const { events, listen } = collect()
+      const schedule = noJitter({ base: "10 seconds", factor: 10, cap: Duration.infinity })
+      const fiber = yield* Effect.fork(
+        listen(model.pipe(Retry.withPolicy({ schedule, budget: false })).generate(prompt))
+      )
+      yield* TestClock.adjust("1 day")
+      yield* Fiber.join(fiber)
+      assert.deepStrictEqual(delaysOf(events), [10_000, 100_000, 1_000_000, 10_000_000])
+    }))
+
+  it("backoff: jitter is full or none", () => {
+    refuses("jitter", () => Retry.backoff({ jitter: "half" as "full" }))
+    Retry.backoff({ jitter: "none" })
+    Retry.backoff({ jitter: "full" })
+  })
+
+  it("makeBudget: ratio is finite and at least 0", () => {
+    refuses("ratio", () => Retry.makeBudget({ ratio: -0.1 }))
+    refuses("ratio", () => Retry.makeBudget({ ratio: Number.POSITIVE_INFINITY }))
+    Retry.makeBudget({ ratio: 0 })
+  })
+
+  it("makeBudget: minRetries is an integer of at least 0", () => {
+    refuses("minRetries", () => Retry.makeBudget({ minRetries: -1 }))
+    refuses("minRetries", () => Retry.makeBudget({ minRetries: 1.5 }))
+    Retry.makeBudget({ minRetries: 0 })
+  })
+
+  it("makeBudget: window is a finite duration longer than zero", () => {
+    refuses("window", () => Retry.makeBudget({ window: 0 }))
+    refuses("window", () => Retry.makeBudget({ window: Duration.infinity }))
+    Retry.makeBudget({ window: "1 millis" })
+  })
+
+  it("budget options given to the policy are checked under `budget.`", () => {
+    refuses("budget.ratio", () => Retry.withPolicy(model(), { budget: { ratio: -1 } }))
+    refuses("budget.minRetries", () => Retry.withPolicy(model(), { budget: { minRetries: 0.5 } }))
+    refuses("budget.window", () => Retry.layer({ budget: { window: "-1 second" } }))
+  })
+
+  it("retries: an integer of at least 0 per LlmError tag", () => {
+    refuses("retries.RateLimited", () => Retry.withPolicy(model(), { retries: { RateLimited: -1 } }))
+    refuses("retries.ServerError", () => Retry.withPolicy(model(), { retries: { ServerError: 1.5 } }))
+    const typo = refuses("retries.RateLimted", () => Retry.withPolicy(model(), { retries: { RateLimted: 2 } as {} }))
+    assert.include(typo.message, "is not an LlmError tag")
+    Retry.withPolicy(model(), { retries: { RateLimited: 0, ServerError: 0 } })
+  })
+
+  it("maxRetries: an integer of at least 0", () => {
+    refuses("maxRetries", () => Retry.withPolicy(model(), { maxRetries: -1 }))
+    refuses("maxRetries", () => Retry.withPolicy(model(), { maxRetries: 2.5 }))
+    Retry.withPolicy(model(), { maxRetries: 0 })
+  })
+
+  it("maxRetryAfter: a duration of at least 0, infinite allowed", () => {
+    refuses("maxRetryAfter", () => Retry.withPolicy(model(), { maxRetryAfter: -1 }))
+    refuses("maxRetryAfter", () => Retry.withPolicy(model(), { maxRetryAfter: "-1 second" }))
+    refuses("maxRetryAfter", () => Retry.withPolicy(model(), { maxRetryAfter: "later" as Duration.DurationInput }))
+    Retry.withPolicy(model(), { maxRetryAfter: 0 })
+  })
+
+  it.effect("maxRetryAfter: infinite waits whatever retry-after asks", () =>
+    Effect.gen(function*() {
+      const { calls, model } = scripted([{ fail: rateLimited("2 hours") }, { text: "ok" }])
+      const retried = model.pipe(Retry.withPolicy({ maxRetryAfter: Duration.infinity, budget: false }))
+      const fiber = yield* Effect.fork(retried.generate(prompt))
+      yield* TestClock.adjust("2 hours")
+      assert.strictEqual((yield* Fiber.join(fiber)).text, "ok")
+      assert.deepStrictEqual(calls, [0, 7_200_000])
+    }))
+
+  it("is checked once, when the policy is built: data-last on application, the layer when called", () => {
+    const policy = Retry.withPolicy({ maxRetries: -1 })
+    refuses("maxRetries", () => model().pipe(policy))
+    refuses("maxRetries", () => Retry.layer({ maxRetries: -1 }))
+    // the preset checks through withPolicy, when it is applied
+    refuses("maxRetries", () => Resilience.standard({ retry: { maxRetries: -1 } })(model()))
   })
 })

@@ -1,8 +1,9 @@
 import * as AlertSink from "@effect-llm/core/AlertSink"
+import * as InvalidOptions from "@effect-llm/core/InvalidOptions"
 import * as SpendMonitor from "@effect-llm/core/SpendMonitor"
 import * as UsageLedger from "@effect-llm/core/UsageLedger"
 import { assert, describe, it } from "@effect/vitest"
-import { Clock, Effect, Layer, TestClock } from "effect"
+import { Clock, Duration, Effect, Layer, TestClock } from "effect"
 
 const entry = (costUsd: number, user = "u1", feature = "chat") =>
   Effect.map(Clock.currentTimeMillis, (at): UsageLedger.Entry => ({
@@ -124,4 +125,72 @@ describe("SpendMonitor", () => {
         )
       )
     ))
+})
+
+const refusal = (f: () => unknown, expected = ""): InvalidOptions.InvalidOptions => {
+  try {
+    f()
+  } catch (error) {
+    assert.instanceOf(error, InvalidOptions.InvalidOptions)
+    return error as InvalidOptions.InvalidOptions
+  }
+  return assert.fail(`expected InvalidOptions ${expected}`)
+}
+
+const refuses = (f: () => unknown, option: string) => {
+  const error = refusal(f, option)
+  assert.strictEqual(error.module, "SpendMonitor")
+  assert.strictEqual(error.option, option)
+}
+
+describe("SpendMonitor options", () => {
+  it("make and layer refuse options the monitor cannot work with", () => {
+    const rate = { window: "1 minute", thresholdUsd: 1 } as const
+    const cases: ReadonlyArray<readonly [SpendMonitor.Options, string]> = [
+      [{ rate: { ...rate, window: 0 } }, "rate.window"],
+      [{ rate: { ...rate, window: "-5 minutes" } }, "rate.window"],
+      [{ rate: { ...rate, window: Duration.infinity } }, "rate.window"],
+      [{ rate: { thresholdUsd: 1 } } as unknown as SpendMonitor.Options, "rate.window"],
+      [{ rate: { ...rate, thresholdUsd: -0.01 } }, "rate.thresholdUsd"],
+      [{ rate: { ...rate, thresholdUsd: Number.POSITIVE_INFINITY } }, "rate.thresholdUsd"],
+      [{ rate: { window: "1 minute" } } as unknown as SpendMonitor.Options, "rate.thresholdUsd"],
+      [{ spike: { by: [] } }, "spike.by"],
+      [{ spike: { by: ["team" as "user"] } }, "spike.by"],
+      // a dimension listed twice would count every entry twice in its baseline
+      [{ spike: { by: ["user", "user"] } }, "spike.by"],
+      [{ spike: { bucket: 0 } }, "spike.bucket"],
+      [{ spike: { bucket: Duration.infinity } }, "spike.bucket"],
+      [{ spike: { alpha: 0 } }, "spike.alpha"],
+      [{ spike: { alpha: 1.5 } }, "spike.alpha"],
+      [{ spike: { zScore: 0 } }, "spike.zScore"],
+      [{ spike: { zScore: -2 } }, "spike.zScore"],
+      [{ spike: { minBuckets: -1 } }, "spike.minBuckets"],
+      [{ spike: { minBuckets: 2.5 } }, "spike.minBuckets"],
+      [{ spike: { minSpendUsd: -0.01 } }, "spike.minSpendUsd"],
+      [{ spike: { forgetAfter: 0 } }, "spike.forgetAfter"],
+      [{ spike: { forgetAfter: 1.5 } }, "spike.forgetAfter"]
+    ]
+    for (const [options, option] of cases) {
+      refuses(() => SpendMonitor.make(options), option)
+      // the layer checks when it is called, not when it is built
+      refuses(() => SpendMonitor.layer(options), option)
+    }
+  })
+
+  it("accepts the defaults and the boundary values", () => {
+    SpendMonitor.make({})
+    SpendMonitor.make({ rate: { window: "1 millis", thresholdUsd: 0 }, spike: {} })
+    SpendMonitor.make({
+      spike: {
+        by: ["feature", "user"],
+        bucket: "1 millis",
+        alpha: 1,
+        zScore: 0.001,
+        minBuckets: 0,
+        minSpendUsd: 0,
+        forgetAfter: 1
+      }
+    })
+    SpendMonitor.layer({ spike: { by: ["feature"], alpha: 0.001 } })
+  })
 })

@@ -1,6 +1,7 @@
 import * as CallEvent from "@effect-llm/core/CallEvent"
 import type { Completion } from "@effect-llm/core/Completion"
 import type { GenerateRequest } from "@effect-llm/core/GenerateRequest"
+import * as InvalidOptions from "@effect-llm/core/InvalidOptions"
 import * as LanguageModel from "@effect-llm/core/LanguageModel"
 import { InvalidRequest, Overloaded, ServerError } from "@effect-llm/core/LlmError"
 import * as ModelCatalog from "@effect-llm/core/ModelCatalog"
@@ -77,6 +78,10 @@ describe("Tiering.route", () => {
       )
       const unknown = yield* Effect.flip(model.generate({ messages: [], tier: "huge" }))
       assert.strictEqual(unknown._tag, "InvalidRequest")
+      // names every object has are not tiers either
+      for (const tier of ["toString", "constructor", "__proto__", "hasOwnProperty"]) {
+        assert.strictEqual((yield* Effect.flip(model.generate({ messages: [], tier })))._tag, "InvalidRequest")
+      }
       // streams are routed and tagged too
       const events2 = yield* Stream.runCollect(
         model.stream({ messages: [{ role: "user", content: "hi" }], tier: "large" })
@@ -228,4 +233,82 @@ describe("Tiering.cascade", () => {
       assert.closeTo(totals.baselineCostUsd, 4 * fullCost, 1e-12)
       assert.closeTo(totals.savedUsd, 3 * fullCost - 4 * miniCost, 1e-12)
     }).pipe(Effect.provide(Layer.mergeAll(UsageLedger.layerMemory(), ModelCatalog.layer))))
+})
+
+const refusal = (f: () => unknown, expected = ""): InvalidOptions.InvalidOptions => {
+  try {
+    f()
+  } catch (error) {
+    assert.instanceOf(error, InvalidOptions.InvalidOptions)
+    return error as InvalidOptions.InvalidOptions
+  }
+  return assert.fail(`expected InvalidOptions ${expected}`)
+}
+
+const refuses = (f: () => unknown, option: string) => {
+  const error = refusal(f, option)
+  assert.strictEqual(error.module, "Tiering")
+  assert.strictEqual(error.option, option)
+}
+
+describe("Tiering options", () => {
+  const mini = scripted("gpt-5-mini", [ok("gpt-5-mini")]).model
+  const full = scripted("gpt-5", [ok("gpt-5")]).model
+  const notAModel = { provider: "openai", model: "gpt-5" } as unknown as typeof mini
+  type RouteOptions = Parameters<typeof Tiering.route>[0]
+
+  it("defaultClassifier refuses a negative or unreadable largeAboveChars, and accepts 0", () => {
+    for (const largeAboveChars of [-1, Number.NaN, Number.POSITIVE_INFINITY]) {
+      refuses(() => Tiering.defaultClassifier({ largeAboveChars }), "largeAboveChars")
+    }
+    const classify = Tiering.defaultClassifier({ largeAboveChars: 0 })
+    assert.strictEqual(classify({ messages: [] }), "small")
+    assert.strictEqual(classify({ messages: [{ role: "user", content: "a" }] }), "large")
+  })
+
+  it("route refuses tiers, a default tier and a classifier it cannot work with", () => {
+    const cases: ReadonlyArray<readonly [RouteOptions, string]> = [
+      [{ tiers: {}, defaultTier: "small" }, "tiers"],
+      [{ tiers: { small: mini, large: notAModel }, defaultTier: "small" }, "tiers.large"],
+      [{ tiers: { small: mini, large: full }, defaultTier: "medium" }, "defaultTier"],
+      [{ tiers: { small: mini, large: full }, defaultTier: "toString" }, "defaultTier"],
+      // the default classifier picks "small" and "large": every request would go to the default tier
+      [
+        { tiers: { cheap: mini, mid: full }, defaultTier: "mid", classifier: Tiering.defaultClassifier() },
+        "classifier"
+      ],
+      [
+        {
+          tiers: { cheap: mini, mid: full },
+          defaultTier: "mid",
+          classifier: Tiering.defaultClassifier({ small: "cheap", large: "big" })
+        },
+        "classifier"
+      ],
+      [{ tiers: { small: mini }, defaultTier: "small", classifier: "small" as unknown as () => "small" }, "classifier"]
+    ]
+    for (const [options, option] of cases) refuses(() => Tiering.route(options), option)
+  })
+
+  it("route accepts one tier, and a default classifier naming its tiers", () => {
+    assert.isTrue(LanguageModel.isLanguageModel(Tiering.route({ tiers: { only: mini }, defaultTier: "only" })))
+    Tiering.route({
+      tiers: { cheap: mini, mid: full },
+      defaultTier: "mid",
+      classifier: Tiering.defaultClassifier({ small: "cheap", large: "mid" })
+    })
+  })
+
+  it("cascade refuses what is not a model, and tier names it cannot tell apart", () => {
+    const cases: ReadonlyArray<readonly [Tiering.CascadeOptions<never, never, never, never>, string]> = [
+      [{ small: notAModel, large: full }, "small"],
+      [{ small: mini, large: undefined as unknown as typeof mini }, "large"],
+      [{ small: mini, large: full, names: { small: "" } }, "names.small"],
+      [{ small: mini, large: full, names: { large: "" } }, "names.large"],
+      [{ small: mini, large: full, names: { large: "small" } }, "names.large"],
+      [{ small: mini, large: full, names: { small: "x", large: "x" } }, "names.large"]
+    ]
+    for (const [options, option] of cases) refuses(() => Tiering.cascade(options), option)
+    Tiering.cascade({ small: mini, large: full, names: { small: "s", large: "l" } })
+  })
 })

@@ -1,10 +1,29 @@
 import { CallEvent, LanguageModel, LlmError, ProviderCall, RateLimit, Retry } from "@effect-llm/core"
+import * as InvalidOptions from "@effect-llm/core/InvalidOptions"
+import * as Resilience from "@effect-llm/core/Resilience"
 import * as StreamEvent from "@effect-llm/core/StreamEvent"
 import * as Timeout from "@effect-llm/core/Timeout"
 import { assert, describe, it } from "@effect/vitest"
 import { Duration, Effect, Fiber, FiberRef, Layer, Stream, TestClock } from "effect"
 import { expectTypeOf } from "vitest"
 import { completion, prompt, scripted } from "./resilienceFixtures.js"
+
+const refusal = (f: () => unknown): InvalidOptions.InvalidOptions => {
+  try {
+    f()
+  } catch (error) {
+    assert.instanceOf(error, InvalidOptions.InvalidOptions)
+    return error as InvalidOptions.InvalidOptions
+  }
+  return assert.fail("expected InvalidOptions")
+}
+/** `f` throws `InvalidOptions` naming `Timeout` and `option`. */
+const refuses = (option: string, f: () => unknown) => {
+  const error = refusal(f)
+  assert.strictEqual(error.module, "Timeout")
+  assert.strictEqual(error.option, option)
+  return error
+}
 
 const timeoutOf = (error: LlmError.LlmError) =>
   error._tag === "Timeout" ? { phase: error.phase, after: Duration.toMillis(error.after) } : error._tag
@@ -258,5 +277,78 @@ describe("Timeout", () => {
         assert.deepStrictEqual(phase(12_000, "first"), [4000, "first-token"])
         assert.isUndefined(ProviderCall.deadlineOf({ ...deadlines, end: undefined, idle: undefined }, 0, "next"))
       }))
+  })
+})
+
+describe("Timeout options", () => {
+  const model = () => scripted([]).model
+  const timed = (options: Timeout.Options) => Timeout.withTimeouts(model(), options)
+  const response = { base: "1 second", perOutputToken: "10 millis" } as const
+
+  it("the defaults pass", () => {
+    timed(Timeout.standard)
+    timed({})
+    Timeout.layer(Timeout.standard)
+  })
+
+  for (const phase of ["connect", "firstToken", "idle", "total"] as const) {
+    it(`${phase}: a duration longer than zero, or Duration.infinity for no limit`, () => {
+      assert.include(refuses(phase, () => timed({ [phase]: 0 })).message, "must be longer than zero")
+      refuses(phase, () => timed({ [phase]: -1 }))
+      refuses(phase, () => timed({ [phase]: "-2 seconds" }))
+      refuses(phase, () => timed({ [phase]: "soon" as Duration.DurationInput }))
+      timed({ [phase]: "1 millis" })
+      timed({ [phase]: Duration.infinity })
+    })
+  }
+
+  it.effect("an infinite phase is no limit", () =>
+    Effect.gen(function*() {
+      const { model } = scripted([{ delay: "1 day", text: "late" }, {
+        delay: "1 day",
+        chunks: ["a", "b"],
+        chunkDelay: "1 day"
+      }])
+      const forever = { firstToken: Duration.infinity, idle: Duration.infinity, total: Duration.infinity }
+      const timed = model.pipe(Timeout.withTimeouts(forever))
+      const generated = yield* Effect.fork(timed.generate(prompt))
+      yield* TestClock.adjust("1 day")
+      assert.strictEqual((yield* Fiber.join(generated)).text, "late")
+      const streamed = yield* Effect.fork(Stream.runCollect(timed.stream(prompt)))
+      yield* TestClock.adjust("2 days")
+      assert.deepStrictEqual(Array.from(yield* Fiber.join(streamed)).map((e) => e._tag), [
+        "TextDelta",
+        "TextDelta",
+        "Finish"
+      ])
+    }))
+
+  it("response.base: a finite duration longer than zero", () => {
+    refuses("response.base", () => timed({ response: { ...response, base: 0 } }))
+    refuses("response.base", () => timed({ response: { ...response, base: Duration.infinity } }))
+    refuses("response.base", () => timed({ response: { perOutputToken: "10 millis" } as typeof response }))
+    timed({ response: { ...response, base: "1 millis" } })
+  })
+
+  it("response.perOutputToken: a finite duration of at least zero", () => {
+    refuses("response.perOutputToken", () => timed({ response: { ...response, perOutputToken: -1 } }))
+    refuses("response.perOutputToken", () => timed({ response: { ...response, perOutputToken: Duration.infinity } }))
+    refuses("response.perOutputToken", () => timed({ response: { base: "1 second" } as typeof response }))
+    timed({ response: { ...response, perOutputToken: 0 } })
+  })
+
+  it("response.defaultOutputTokens: an integer of at least 1", () => {
+    refuses("response.defaultOutputTokens", () => timed({ response: { ...response, defaultOutputTokens: 0 } }))
+    refuses("response.defaultOutputTokens", () => timed({ response: { ...response, defaultOutputTokens: 2.5 } }))
+    timed({ response: { ...response, defaultOutputTokens: 1 } })
+  })
+
+  it("is checked once, when the timeouts are built: data-last on application, the layer when called", () => {
+    const timeouts = Timeout.withTimeouts({ idle: 0 })
+    refuses("idle", () => model().pipe(timeouts))
+    refuses("total", () => Timeout.layer({ total: -1 }))
+    // the preset checks through withTimeouts (`total` and `connect` around the call, the rest per attempt)
+    refuses("total", () => Resilience.standard({ timeout: { total: 0 } })(model()))
+    refuses("idle", () => Resilience.standard({ timeout: { idle: 0 } })(model()))
   })
 })

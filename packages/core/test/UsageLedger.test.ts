@@ -1,4 +1,5 @@
 import type { Completion } from "@effect-llm/core/Completion"
+import * as InvalidOptions from "@effect-llm/core/InvalidOptions"
 import * as LanguageModel from "@effect-llm/core/LanguageModel"
 import { ServerError } from "@effect-llm/core/LlmError"
 import * as ModelCatalog from "@effect-llm/core/ModelCatalog"
@@ -188,4 +189,47 @@ describe("UsageLedger", () => {
         UsageLedger.layer().pipe(Layer.provide(LanguageModel.layer(base("gpt-5-nano"))), Layer.provideMerge(deps))
       )
     ))
+})
+
+const refusal = (f: () => unknown, expected = ""): InvalidOptions.InvalidOptions => {
+  try {
+    f()
+  } catch (error) {
+    assert.instanceOf(error, InvalidOptions.InvalidOptions)
+    return error as InvalidOptions.InvalidOptions
+  }
+  return assert.fail(`expected InvalidOptions ${expected}`)
+}
+
+const refuses = (f: () => unknown, option: string) => {
+  const error = refusal(f, option)
+  assert.strictEqual(error.module, "UsageLedger")
+  assert.strictEqual(error.option, option)
+}
+
+describe("UsageLedger memory options", () => {
+  it("makeMemory and layerMemory refuse a maxEntries they cannot keep", () => {
+    for (const maxEntries of [0, -1, 10.5, Number.NaN, Number.POSITIVE_INFINITY]) {
+      refuses(() => UsageLedger.makeMemory({ maxEntries }), "maxEntries")
+      refuses(() => UsageLedger.layerMemory({ maxEntries }), "maxEntries")
+    }
+  })
+
+  it.effect("accepts the default and a ledger of one entry", () =>
+    Effect.gen(function*() {
+      UsageLedger.makeMemory()
+      UsageLedger.layerMemory({})
+      const ledger = UsageLedger.makeMemory({ maxEntries: 1 })
+      const entry = (at: number): UsageLedger.Entry => ({
+        at,
+        provider: "openai",
+        model: "gpt-5-mini",
+        usage: completion("gpt-5-mini").usage,
+        latencyMillis: 1,
+        outcome: "success"
+      })
+      yield* ledger.record(entry(1))
+      yield* ledger.record(entry(2))
+      assert.deepStrictEqual((yield* ledger.entries()).map((e) => e.at), [2])
+    }))
 })

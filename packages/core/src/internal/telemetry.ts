@@ -222,6 +222,8 @@ const baseLabels = (
 
 const key = (...parts: ReadonlyArray<string | number | undefined>): string => parts.join("\u0001")
 
+type OperationKind = "duration" | "ttfc" | "input" | "output" | "cost"
+
 /** @internal */
 export interface OperationLabels {
   readonly target: MetricTarget
@@ -229,9 +231,27 @@ export interface OperationLabels {
   readonly errorType: string | undefined
   readonly feature: string | undefined
   readonly user: string | undefined
-  /** The cache key of the attributes above, computed once per call. */
+  /** The cache key of the attributes above. */
   readonly key: string
+  /** The label sets built for these attributes, by kind. */
+  readonly sets: { [K in OperationKind]?: Labels }
 }
+
+// The attributes of a model's last calls, by request model: a call like the one before finds its
+// label sets by comparing a few strings, without building a cache key (calls repeat their attributes)
+const recentByModel = new Map<string, OperationLabels>()
+
+const sameAttributes = (
+  of: OperationLabels,
+  target: MetricTarget,
+  responseModel: string | undefined,
+  errorType: string | undefined,
+  feature: string | undefined,
+  user: string | undefined
+): boolean =>
+  of.responseModel === responseModel && of.errorType === errorType && of.feature === feature && of.user === user &&
+  of.target.provider === target.provider && of.target.serverAddress === target.serverAddress &&
+  of.target.serverPort === target.serverPort
 
 /** @internal */
 export const operationLabelsOf = (
@@ -240,30 +260,35 @@ export const operationLabelsOf = (
   errorType: string | undefined,
   feature: string | undefined,
   user: string | undefined
-): OperationLabels => ({
-  target,
-  responseModel,
-  errorType,
-  feature,
-  user,
-  key: key(
-    target.provider,
-    target.requestModel,
+): OperationLabels => {
+  const recent = recentByModel.get(target.requestModel)
+  if (recent !== undefined && sameAttributes(recent, target, responseModel, errorType, feature, user)) return recent
+  const of: OperationLabels = {
+    target,
     responseModel,
     errorType,
-    target.serverAddress,
-    target.serverPort,
     feature,
-    user
-  )
-})
+    user,
+    key: key(
+      target.provider,
+      target.requestModel,
+      responseModel,
+      errorType,
+      target.serverAddress,
+      target.serverPort,
+      feature,
+      user
+    ),
+    sets: {}
+  }
+  if (recentByModel.size >= 1_000) recentByModel.clear()
+  recentByModel.set(target.requestModel, of)
+  return of
+}
 
 /** @internal */
-export const operationLabels = (
-  kind: "duration" | "ttfc" | "input" | "output" | "cost",
-  of: OperationLabels
-): Labels =>
-  cachedLabels(`${kind}\u0002${of.key}`, () => {
+export const operationLabels = (kind: OperationKind, of: OperationLabels): Labels =>
+  of.sets[kind] ??= cachedLabels(`${kind}\u0002${of.key}`, () => {
     const out = baseLabels(of.target, of.responseModel, of.errorType, of.feature, of.user)
     switch (kind) {
       case "duration":

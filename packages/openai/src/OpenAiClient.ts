@@ -139,6 +139,9 @@ class HookedOpenAI extends OpenAI {
     return hookedFetch(init, controller, () => super.fetchWithTimeout(url, init, ms, controller))
   }
 }
+// the SDK names its `User-Agent` after the client's class: requests say `OpenAI/JS <version>` as the
+// SDK's own do, not `HookedOpenAI/JS`
+Object.defineProperty(HookedOpenAI, "name", { value: OpenAI.name })
 
 const hookable = typeof (OpenAI.prototype as { fetchWithTimeout?: unknown }).fetchWithTimeout === "function"
 

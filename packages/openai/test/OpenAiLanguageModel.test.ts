@@ -68,6 +68,7 @@ layer(TestLayer, { excludeTestServices: true })("OpenAiLanguageModel", (it) => {
           assert.strictEqual(completion.attempts.length, 1)
           assert.strictEqual(completion.attempts[0]!.outcome, "success")
           assert.strictEqual(request.headers["authorization"], "<redacted>")
+          assert.match(request.headers["user-agent"]!, /^OpenAI\/JS \d/)
         }))
 
       it.effect("stream: deltas in order, then one Finish with the full completion", () =>

@@ -70,16 +70,18 @@ export const now = (): number => performance.now()
 
 /**
  * Runs `a` and `b` in interleaved rounds (alternating which goes first) and returns the median of
- * each side's per-round measurement.
+ * each side's per-round measurement, and the medians of the per-round ratio (b / a) and difference
+ * (b - a).
  */
 export const interleave = async (
   rounds: number,
   a: () => Promise<number>,
   b: () => Promise<number>
-): Promise<{ readonly a: number; readonly b: number; readonly ratio: number }> => {
+): Promise<{ readonly a: number; readonly b: number; readonly ratio: number; readonly difference: number }> => {
   const as: Array<number> = []
   const bs: Array<number> = []
   const ratios: Array<number> = []
+  const differences: Array<number> = []
   for (let round = 0; round < rounds; round++) {
     let ra: number
     let rb: number
@@ -93,8 +95,9 @@ export const interleave = async (
     as.push(ra)
     bs.push(rb)
     ratios.push(rb / ra)
+    differences.push(rb - ra)
   }
-  return { a: median(as), b: median(bs), ratio: median(ratios) }
+  return { a: median(as), b: median(bs), ratio: median(ratios), difference: median(differences) }
 }
 
 export const progress = (line: string): void => {

@@ -26,6 +26,7 @@ import {
   startEmulator,
   writeResults
 } from "./harness.js"
+import { captureReplies, replayFetch, type Replies } from "./replay.js"
 import { cacheFigures, stacks } from "./stacks.js"
 
 const quick = process.argv.includes("--quick")
@@ -49,54 +50,79 @@ const request: GenerateRequest = {
   user: "bench-user"
 }
 
+const openAiBody = { model: "gpt-5-mini", input: [{ role: "user" as const, content: prompt }], max_output_tokens: 64 }
+const anthropicBody = {
+  model: "claude-haiku-4-5",
+  messages: [{ role: "user" as const, content: prompt }],
+  max_tokens: 64
+}
+
 interface Provider {
   readonly name: "openai" | "anthropic"
-  readonly raw: (emulator: EmulatorProcess) => {
+  /** The raw SDK against `url` (through `fetch` when given: the socket-free rows). */
+  readonly raw: (url: string, fetch?: typeof globalThis.fetch) => {
     readonly generate: () => Promise<unknown>
     readonly stream: () => Promise<unknown>
     /** The SDK's event stream of one call, to read. */
     readonly events: () => Promise<AsyncIterable<unknown>>
   }
-  readonly layer: (emulator: EmulatorProcess) => Layer.Layer<LanguageModel.LanguageModel, unknown>
+  readonly layer: (url: string, fetch?: typeof globalThis.fetch) => Layer.Layer<LanguageModel.LanguageModel, unknown>
+  /** One real answer of the emulator to the benchmark's request, JSON and streamed. */
+  readonly capture: (emulator: EmulatorProcess) => Promise<Replies>
 }
 
 const providers: ReadonlyArray<Provider> = [
   {
     name: "openai",
-    raw: (emulator) => {
-      const client = new OpenAI({ apiKey: "bench-key", baseURL: `${emulator.url}/v1`, maxRetries: 0 })
-      const body = { model: "gpt-5-mini", input: [{ role: "user" as const, content: prompt }], max_output_tokens: 64 }
-      const events = () => client.responses.create({ ...body, stream: true })
+    raw: (url, fetch) => {
+      const client = new OpenAI({
+        apiKey: "bench-key",
+        baseURL: `${url}/v1`,
+        maxRetries: 0,
+        ...(fetch ? { fetch } : {})
+      })
+      const events = () => client.responses.create({ ...openAiBody, stream: true })
       return {
-        generate: () => client.responses.create(body),
+        generate: () => client.responses.create(openAiBody),
         stream: async () => {
           for await (const _ of await events()) { /* drain */ }
         },
         events
       }
     },
-    layer: (emulator) =>
+    layer: (url, fetch) =>
       OpenAiLanguageModel.model("gpt-5-mini").pipe(
-        Layer.provide(OpenAiClient.layer({ apiKey: Redacted.make("bench-key"), baseUrl: `${emulator.url}/v1` }))
-      )
+        Layer.provide(
+          OpenAiClient.layer({ apiKey: Redacted.make("bench-key"), baseUrl: `${url}/v1`, ...(fetch ? { fetch } : {}) })
+        )
+      ),
+    capture: (emulator) => captureReplies(emulator, "/v1/responses", { authorization: "Bearer bench-key" }, openAiBody)
   },
   {
     name: "anthropic",
-    raw: (emulator) => {
-      const client = new Anthropic({ apiKey: "bench-key", baseURL: emulator.url, maxRetries: 0 })
-      const body = { model: "claude-haiku-4-5", messages: [{ role: "user" as const, content: prompt }], max_tokens: 64 }
-      const events = () => client.messages.create({ ...body, stream: true })
+    raw: (url, fetch) => {
+      const client = new Anthropic({ apiKey: "bench-key", baseURL: url, maxRetries: 0, ...(fetch ? { fetch } : {}) })
+      const events = () => client.messages.create({ ...anthropicBody, stream: true })
       return {
-        generate: () => client.messages.create(body),
+        generate: () => client.messages.create(anthropicBody),
         stream: async () => {
           for await (const _ of await events()) { /* drain */ }
         },
         events
       }
     },
-    layer: (emulator) =>
+    layer: (url, fetch) =>
       AnthropicLanguageModel.model("claude-haiku-4-5").pipe(
-        Layer.provide(AnthropicClient.layer({ apiKey: Redacted.make("bench-key"), baseUrl: emulator.url }))
+        Layer.provide(
+          AnthropicClient.layer({ apiKey: Redacted.make("bench-key"), baseUrl: url, ...(fetch ? { fetch } : {}) })
+        )
+      ),
+    capture: (emulator) =>
+      captureReplies(
+        emulator,
+        "/v1/messages",
+        { "x-api-key": "bench-key", "anthropic-version": "2023-06-01" },
+        anthropicBody
       )
   }
 ]
@@ -229,13 +255,74 @@ const latencyAndThroughput = async (
   })
 }
 
+/** The socket-free calls go to a port nobody listens on: a request that did reach the network would fail. */
+const REPLAY_URL = "http://127.0.0.1:9"
+const REPLAY_CALLS = quick ? 200 : 500
+
+/**
+ * What effect-llm adds to a call, in client CPU microseconds, with the network and the emulator
+ * taken out: the raw SDK and each stack answer from the same captured reply (`bench/replay.ts`).
+ * Interleaved rounds; the added time is the median over rounds of (effect-llm - raw).
+ */
+const socketFree = async (provider: Provider, replies: Replies) => {
+  const fetch = replayFetch(replies)
+  const raw = provider.raw(REPLAY_URL, fetch)
+  for (const stack of stacksToRun) {
+    if (stack.targets === undefined) continue
+    const runtime = ManagedRuntime.make(stack.layer(provider.layer(REPLAY_URL, fetch)))
+    const model = await runtime.runPromise(LanguageModel.LanguageModel)
+    for (const op of ["generate", "stream"] as const) {
+      const label = `${provider.name} ${op} ${stack.name} without sockets`
+      if (!wanted(label)) continue
+      const rawCalls = op === "generate" ? raw.generate : raw.stream
+      const call = Effect.repeatN(callOf(model, op), REPLAY_CALLS - 1)
+      const rawRun = async () => {
+        for (let i = 0; i < REPLAY_CALLS; i++) await rawCalls()
+      }
+      const libRun = () => runtime.runPromise(call)
+      const warmUntil = now() + WARMUP_MS
+      while (now() < warmUntil) {
+        await rawRun()
+        await libRun()
+      }
+      const cpuOf = async (run: () => Promise<unknown>) => {
+        const start = process.cpuUsage()
+        await run()
+        return (cpuMillis(start) * 1000) / REPLAY_CALLS
+      }
+      const rounds = await interleave(ROUNDS, () => cpuOf(rawRun), () => cpuOf(libRun))
+      const added = rounds.difference
+      progress(
+        `${label}: raw ${rounds.a.toFixed(1)} us, effect-llm ${rounds.b.toFixed(1)} us client CPU per call (+${
+          added.toFixed(1)
+        } us)`
+      )
+      record({
+        name: `${label}: client CPU added per call (us over the raw SDK)`,
+        value: added,
+        unit: "us",
+        target: "reference",
+        pass: true
+      })
+      record({
+        name: `${label}: client CPU per call (x raw SDK)`,
+        value: rounds.ratio,
+        unit: "x",
+        target: "reference",
+        pass: true
+      })
+    }
+    await runtime.dispose()
+  }
+}
+
 const memory = async (provider: Provider) => {
   const IN_FLIGHT = quick ? 2000 : 10_000
   const HOLD_MS = 6000
   const emulator = await startEmulator(["--latency-ms", String(HOLD_MS), "--rate-limit-scale", "1000"])
   try {
-    const raw = provider.raw(emulator)
-    const runtime = ManagedRuntime.make(provider.layer(emulator))
+    const raw = provider.raw(emulator.url)
+    const runtime = ManagedRuntime.make(provider.layer(emulator.url))
     const model = await runtime.runPromise(LanguageModel.LanguageModel)
     // Launched in batches of 500 every 20 ms (both sides alike), so the server's accept backlog keeps up;
     // a call that still fails is counted, not thrown.
@@ -342,11 +429,15 @@ const main = async () => {
   const emulator = await startEmulator(["--rate-limit-scale", "1000"])
   if (process.argv.includes("--memory-only")) stacksToRun.length = 0
   try {
+    // every reply is captured first: a pooled connection left idle during the long socket-free rows
+    // may be closed by the emulator just as the next capture reuses it
+    const replies = new Map<string, Replies>()
+    for (const provider of providers) replies.set(provider.name, await provider.capture(emulator))
     if (stacksToRun.length > 0 && wanted("Effect Stream run")) await streamRunFloor()
     for (const provider of providers) {
       if (stacksToRun.length === 0) continue
-      const raw = provider.raw(emulator)
-      const baseRuntime = ManagedRuntime.make(provider.layer(emulator))
+      const raw = provider.raw(emulator.url)
+      const baseRuntime = ManagedRuntime.make(provider.layer(emulator.url))
       const base = await baseRuntime.runPromise(LanguageModel.LanguageModel)
       // the floor of any Effect wrapper: the raw call in `Effect.promise`, nothing else
       if (wanted(`${provider.name} generate Effect.promise`)) {
@@ -373,8 +464,11 @@ const main = async () => {
           undefined
         )
       }
+      if (wanted(`${provider.name}`) || only?.includes("without sockets")) {
+        await socketFree(provider, replies.get(provider.name)!)
+      }
       for (const stack of stacksToRun) {
-        const runtime = ManagedRuntime.make(stack.layer(provider.layer(emulator)))
+        const runtime = ManagedRuntime.make(stack.layer(provider.layer(emulator.url)))
         const model = await runtime.runPromise(LanguageModel.LanguageModel)
         if (stack.targets) {
           for (const op of ["generate", "stream"] as const) {

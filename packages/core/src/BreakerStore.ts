@@ -111,6 +111,21 @@ export interface Service {
   ) => Effect.Effect<Transition | undefined>
   /** The current state (for dashboards and tests). */
   readonly state: (key: string, config: Config, now: number) => Effect.Effect<State>
+  /**
+   * The same `acquire` and `record` as plain functions, for a store whose state is in the process
+   * (the memory store): a breaker then decides and records without an effect per call. A store
+   * that talks to a server leaves it out.
+   */
+  readonly sync?: {
+    readonly acquire: (key: string, config: Config, now: number) => Decision
+    readonly record: (
+      key: string,
+      config: Config,
+      now: number,
+      outcome: Outcome,
+      probe: boolean
+    ) => Transition | undefined
+  } | undefined
 }
 
 /**
@@ -237,6 +252,7 @@ export const makeMemory = (): Service => {
   return {
     acquire: (key, config, now) => Effect.sync(() => acquire(key, config, now)),
     record: (key, config, now, outcome, probe) => Effect.sync(() => record(key, config, now, outcome, probe)),
+    sync: { acquire, record },
     state: (key, config, now) =>
       Effect.sync(() => {
         const entry = entryOf(key)

@@ -40,7 +40,7 @@ import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as BreakerStore from "./BreakerStore.js"
 import * as CallEvent from "./CallEvent.js"
-import { type Given, Known, withGiven } from "./internal/given.js"
+import { type Given, Known, withGivenAndClock } from "./internal/given.js"
 import * as internal from "./internal/resilienceTrail.js"
 import * as internalStream from "./internal/stream.js"
 import * as InvalidOptions from "./InvalidOptions.js"
@@ -169,37 +169,50 @@ const withConfig = <E, R, RS = never>(
     transition === undefined
       ? Effect.void
       : CallEvent.emit({ _tag: "CircuitStateChanged", provider, model, from: transition.from, to: transition.to })
+  const decided = <A, E2, R2>(
+    model: string,
+    decision: BreakerStore.Decision,
+    run: (probe: boolean) => Effect.Effect<A, E2, R2>
+  ): Effect.Effect<A, E2 | LlmError.CircuitOpen, R2> => {
+    if (decision._tag !== "Allowed") {
+      const open = new LlmError.CircuitOpen({ provider, model, retryAt: DateTime.unsafeMake(decision.retryAtMillis) })
+      return decision.transition === undefined
+        ? Effect.fail(open)
+        : Effect.zipRight(changed(model, decision.transition), Effect.fail(open))
+    }
+    return decision.transition === undefined
+      ? run(decision.probe)
+      : Effect.zipRight(changed(model, decision.transition), run(decision.probe))
+  }
   const guard = <A, E2, R2>(
     model: string,
     f: (record: (exit: Exit.Exit<unknown, unknown>) => Effect.Effect<void>) => Effect.Effect<A, E2, R2>
-  ): Effect.Effect<A, E2 | LlmError.CircuitOpen, R2 | RS> =>
-    withGiven(given, (store) =>
-      Effect.clockWith((clock) => {
-        const k = key(provider, model)
-        return Effect.flatMap(
-          store.acquire(k, cfg, clock.unsafeCurrentTimeMillis()),
-          (decision): Effect.Effect<A, E2 | LlmError.CircuitOpen, R2> => {
-            if (decision._tag !== "Allowed") {
-              const open = new LlmError.CircuitOpen({
-                provider,
-                model,
-                retryAt: DateTime.unsafeMake(decision.retryAtMillis)
-              })
-              return decision.transition === undefined
-                ? Effect.fail(open)
-                : Effect.zipRight(changed(model, decision.transition), Effect.fail(open))
-            }
-            const probe = decision.probe
-            const run = f((exit) =>
+  ): Effect.Effect<A, E2 | LlmError.CircuitOpen, R2 | RS> => {
+    const k = key(provider, model)
+    return withGivenAndClock(given, (store, clock) => {
+      const sync = store.sync
+      if (sync !== undefined) {
+        // a store in the process: decide and record in plain code, no effect per store operation
+        return decided(
+          model,
+          sync.acquire(k, cfg, clock.unsafeCurrentTimeMillis()),
+          (probe) =>
+            f((exit) => changed(model, sync.record(k, cfg, clock.unsafeCurrentTimeMillis(), outcomeOf(exit), probe)))
+        )
+      }
+      return Effect.flatMap(
+        store.acquire(k, cfg, clock.unsafeCurrentTimeMillis()),
+        (decision) =>
+          decided(model, decision, (probe) =>
+            f((exit) =>
               Effect.flatMap(
                 store.record(k, cfg, clock.unsafeCurrentTimeMillis(), outcomeOf(exit), probe),
                 (transition) => changed(model, transition)
               )
-            )
-            return decision.transition === undefined ? run : Effect.zipRight(changed(model, decision.transition), run)
-          }
-        )
-      }))
+            ))
+      )
+    })
+  }
   return LanguageModel.transform(self, {
     keepsDeadlines: true,
     generate: (generate) => (request) =>

@@ -46,7 +46,7 @@ import * as Stream from "effect/Stream"
 import type { CacheStatus, Completion, Usage } from "./Completion.js"
 import { emptyUsage } from "./Completion.js"
 import type { GenerateRequest } from "./GenerateRequest.js"
-import { type Given, Known, withGiven } from "./internal/given.js"
+import { type Given, Known, withGivenAndClock } from "./internal/given.js"
 import * as internalStream from "./internal/stream.js"
 import * as InvalidOptions from "./InvalidOptions.js"
 import * as LanguageModel from "./LanguageModel.js"
@@ -347,19 +347,19 @@ const taggedFor = (provider: string, model: string, outcome: string) => {
  * @since 0.1.0
  * @category metrics
  */
-export const updateMetrics = (entry: Entry): Effect.Effect<void> => {
+export const updateMetrics = (entry: Entry): Effect.Effect<void> => Effect.sync(() => unsafeUpdateMetrics(entry))
+
+// the metric updates of one entry, in plain code: this runs on every call
+const unsafeUpdateMetrics = (entry: Entry): void => {
   const m = taggedFor(entry.provider, entry.model, entry.outcome)
   const uncached = entry.usage.inputTokens - entry.usage.cachedInputTokens - entry.usage.cacheWriteInputTokens
-  // one synchronous step instead of seven effects: this runs on every call
-  return Effect.sync(() => {
-    m.calls.unsafeUpdate(1, noTags)
-    m.latency.unsafeUpdate(entry.latencyMillis, noTags)
-    if (uncached > 0) m.input.unsafeUpdate(uncached, noTags)
-    if (entry.usage.cachedInputTokens > 0) m.cached.unsafeUpdate(entry.usage.cachedInputTokens, noTags)
-    if (entry.usage.cacheWriteInputTokens > 0) m.cacheWrite.unsafeUpdate(entry.usage.cacheWriteInputTokens, noTags)
-    if (entry.usage.outputTokens > 0) m.output.unsafeUpdate(entry.usage.outputTokens, noTags)
-    if (entry.costUsd !== undefined && entry.costUsd > 0) m.cost.unsafeUpdate(entry.costUsd, noTags)
-  })
+  m.calls.unsafeUpdate(1, noTags)
+  m.latency.unsafeUpdate(entry.latencyMillis, noTags)
+  if (uncached > 0) m.input.unsafeUpdate(uncached, noTags)
+  if (entry.usage.cachedInputTokens > 0) m.cached.unsafeUpdate(entry.usage.cachedInputTokens, noTags)
+  if (entry.usage.cacheWriteInputTokens > 0) m.cacheWrite.unsafeUpdate(entry.usage.cacheWriteInputTokens, noTags)
+  if (entry.usage.outputTokens > 0) m.output.unsafeUpdate(entry.usage.outputTokens, noTags)
+  if (entry.costUsd !== undefined && entry.costUsd > 0) m.cost.unsafeUpdate(entry.costUsd, noTags)
 }
 
 const noTags: ReadonlyArray<never> = []
@@ -464,59 +464,57 @@ const apply = <E, R, RS>(
     now: number
   ) => {
     const entry = entryOf(catalog, request, completion, outcome, started, now)
-    return withMetrics ? Effect.zipRight(ledger.record(entry), updateMetrics(entry)) : ledger.record(entry)
+    if (withMetrics) unsafeUpdateMetrics(entry)
+    return ledger.record(entry)
   }
 
   return LanguageModel.transform(self, {
     keepsDeadlines: true,
-    generate: (generate) => (request) =>
-      withGiven(
-        servicesOf,
-        ([ledger, catalog]) =>
-          Effect.clockWith((clock) => {
-            const started = clock.unsafeCurrentTimeMillis()
-            return Effect.onExit(generate(request), (exit) =>
-              write(
-                ledger,
-                catalog,
-                request,
-                Exit.isSuccess(exit) ? exit.value : undefined,
-                outcomeOf(exit),
-                started,
-                clock.unsafeCurrentTimeMillis()
-              ))
-          })
-      ),
+    generate: (generate) => (request) => {
+      const recorded = ([ledger, catalog]: Services, clock: Clock.Clock) => {
+        const started = clock.unsafeCurrentTimeMillis()
+        return Effect.onExit(generate(request), (exit) =>
+          write(
+            ledger,
+            catalog,
+            request,
+            Exit.isSuccess(exit) ? exit.value : undefined,
+            outcomeOf(exit),
+            started,
+            clock.unsafeCurrentTimeMillis()
+          ))
+      }
+      return withGivenAndClock(servicesOf, recorded)
+    },
     stream: (stream) => (request) =>
       internalStream.unwrap(
-        withGiven(servicesOf, ([ledger, catalog]) =>
-          Effect.clockWith((clock) => {
-            const started = clock.unsafeCurrentTimeMillis()
-            let finish: Completion | undefined
-            return Effect.succeed(
-              stream(request).pipe(
-                Stream.mapChunks((chunk) => {
-                  for (const event of chunk) if (event._tag === "Finish") finish = event.completion
-                  return chunk
-                }),
-                Stream.ensuringWith((exit) =>
-                  write(
-                    ledger,
-                    catalog,
-                    request,
-                    finish,
-                    Exit.isSuccess(exit) && finish === undefined
-                      ? "interrupted"
-                      : finish !== undefined
-                      ? "success"
-                      : outcomeOf(exit),
-                    started,
-                    clock.unsafeCurrentTimeMillis()
-                  )
+        withGivenAndClock(servicesOf, ([ledger, catalog], clock) => {
+          const started = clock.unsafeCurrentTimeMillis()
+          let finish: Completion | undefined
+          return Effect.succeed(
+            stream(request).pipe(
+              Stream.mapChunks((chunk) => {
+                for (const event of chunk) if (event._tag === "Finish") finish = event.completion
+                return chunk
+              }),
+              Stream.ensuringWith((exit) =>
+                write(
+                  ledger,
+                  catalog,
+                  request,
+                  finish,
+                  Exit.isSuccess(exit) && finish === undefined
+                    ? "interrupted"
+                    : finish !== undefined
+                    ? "success"
+                    : outcomeOf(exit),
+                  started,
+                  clock.unsafeCurrentTimeMillis()
                 )
               )
             )
-          }))
+          )
+        })
       )
   })
 }

@@ -45,70 +45,87 @@ describe("BreakerStore.conformance (memory)", () => {
   }
 })
 
-describe("CircuitBreaker", () => {
-  it.effect("opens on the failure rate, then rejects without calling the provider", () =>
-    Effect.gen(function*() {
-      const { calls, model } = scripted(failures(10))
-      const { events, listen } = collect()
-      const guarded = model.pipe(CircuitBreaker.withBreaker(options))
-      yield* TestClock.adjust("1 second")
-      for (let i = 0; i < 4; i++) {
+// the memory store decides and records through its synchronous face; a store that talks to a server
+// has none, and the breaker goes through its effects: both make the same transitions
+const storeLayers: ReadonlyArray<readonly [string, Layer.Layer<BreakerStore.BreakerStore>]> = [
+  ["memory store (synchronous face)", BreakerStore.layerMemory],
+  [
+    "a store with effects only",
+    Layer.sync(BreakerStore.BreakerStore, () => {
+      const { sync: _, ...store } = BreakerStore.makeMemory()
+      return store
+    })
+  ]
+]
+
+for (const [storeName, layer] of storeLayers) {
+  describe(`CircuitBreaker over ${storeName}`, () => {
+    it.effect("opens on the failure rate, then rejects without calling the provider", () =>
+      Effect.gen(function*() {
+        const { calls, model } = scripted(failures(10))
+        const { events, listen } = collect()
+        const guarded = model.pipe(CircuitBreaker.withBreaker(options))
+        yield* TestClock.adjust("1 second")
+        for (let i = 0; i < 4; i++) {
+          assert.strictEqual((yield* Effect.flip(listen(guarded.generate(prompt))))._tag, "ServerError")
+        }
+        assert.deepStrictEqual(events, ["closed->open"])
+        const error = yield* Effect.flip(guarded.generate(prompt))
+        assert.strictEqual(error._tag, "CircuitOpen")
+        assert.strictEqual(calls.length, 4)
+        assert.strictEqual(
+          error._tag === "CircuitOpen" ? DateTime.toEpochMillis(error.retryAt) : 0,
+          1000 + 30_000
+        )
+        assert.strictEqual(yield* CircuitBreaker.state("fake", "fake-1", options), "open")
+      }).pipe(Effect.provide(layer)))
+
+    it.effect("half-open after the cooldown; a successful probe closes it", () =>
+      Effect.gen(function*() {
+        const { calls, model } = scripted([...failures(4), { text: "probe ok" }])
+        const { events, listen } = collect()
+        const guarded = model.pipe(CircuitBreaker.withBreaker(options))
+        for (let i = 0; i < 4; i++) yield* Effect.flip(listen(guarded.generate(prompt)))
+        yield* TestClock.adjust("29999 millis")
+        assert.strictEqual((yield* Effect.flip(guarded.generate(prompt)))._tag, "CircuitOpen")
+        yield* TestClock.adjust("1 millis")
+        assert.strictEqual(yield* CircuitBreaker.state("fake", "fake-1", options), "half-open")
+        assert.strictEqual((yield* listen(guarded.generate(prompt))).text, "probe ok")
+        assert.strictEqual(calls.length, 5)
+        assert.deepStrictEqual(events, ["closed->open", "open->half-open", "half-open->closed"])
+        assert.strictEqual(yield* CircuitBreaker.state("fake", "fake-1", options), "closed")
+      }).pipe(Effect.provide(layer)))
+
+    it.effect("a failed probe opens it again for another cooldown", () =>
+      Effect.gen(function*() {
+        const { model } = scripted(failures(5))
+        const { events, listen } = collect()
+        const guarded = model.pipe(CircuitBreaker.withBreaker(options))
+        for (let i = 0; i < 4; i++) yield* Effect.flip(listen(guarded.generate(prompt)))
+        yield* TestClock.adjust("30 seconds")
         assert.strictEqual((yield* Effect.flip(listen(guarded.generate(prompt))))._tag, "ServerError")
-      }
-      assert.deepStrictEqual(events, ["closed->open"])
-      const error = yield* Effect.flip(guarded.generate(prompt))
-      assert.strictEqual(error._tag, "CircuitOpen")
-      assert.strictEqual(calls.length, 4)
-      assert.strictEqual(
-        error._tag === "CircuitOpen" ? DateTime.toEpochMillis(error.retryAt) : 0,
-        1000 + 30_000
-      )
-      assert.strictEqual(yield* CircuitBreaker.state("fake", "fake-1", options), "open")
-    }).pipe(Effect.provide(BreakerStore.layerMemory)))
+        assert.deepStrictEqual(events, ["closed->open", "open->half-open", "half-open->open"])
+        const error = yield* Effect.flip(guarded.generate(prompt))
+        assert.strictEqual(error._tag === "CircuitOpen" ? DateTime.toEpochMillis(error.retryAt) : 0, 60_000)
+      }).pipe(Effect.provide(layer)))
 
-  it.effect("half-open after the cooldown; a successful probe closes it", () =>
-    Effect.gen(function*() {
-      const { calls, model } = scripted([...failures(4), { text: "probe ok" }])
-      const { events, listen } = collect()
-      const guarded = model.pipe(CircuitBreaker.withBreaker(options))
-      for (let i = 0; i < 4; i++) yield* Effect.flip(listen(guarded.generate(prompt)))
-      yield* TestClock.adjust("29999 millis")
-      assert.strictEqual((yield* Effect.flip(guarded.generate(prompt)))._tag, "CircuitOpen")
-      yield* TestClock.adjust("1 millis")
-      assert.strictEqual(yield* CircuitBreaker.state("fake", "fake-1", options), "half-open")
-      assert.strictEqual((yield* listen(guarded.generate(prompt))).text, "probe ok")
-      assert.strictEqual(calls.length, 5)
-      assert.deepStrictEqual(events, ["closed->open", "open->half-open", "half-open->closed"])
-      assert.strictEqual(yield* CircuitBreaker.state("fake", "fake-1", options), "closed")
-    }).pipe(Effect.provide(BreakerStore.layerMemory)))
+    it.effect("half-open lets only the configured number of probes through", () =>
+      Effect.gen(function*() {
+        const { calls, model } = scripted([...failures(4), { delay: "5 seconds", text: "slow probe" }])
+        const guarded = model.pipe(CircuitBreaker.withBreaker(options))
+        for (let i = 0; i < 4; i++) yield* Effect.flip(guarded.generate(prompt))
+        yield* TestClock.adjust("30 seconds")
+        const probe = yield* Effect.fork(guarded.generate(prompt))
+        yield* TestClock.adjust("1 second")
+        assert.strictEqual((yield* Effect.flip(guarded.generate(prompt)))._tag, "CircuitOpen")
+        yield* TestClock.adjust("4 seconds")
+        assert.strictEqual((yield* Fiber.join(probe)).text, "slow probe")
+        assert.strictEqual(calls.length, 5)
+      }).pipe(Effect.provide(layer)))
+  })
+}
 
-  it.effect("a failed probe opens it again for another cooldown", () =>
-    Effect.gen(function*() {
-      const { model } = scripted(failures(5))
-      const { events, listen } = collect()
-      const guarded = model.pipe(CircuitBreaker.withBreaker(options))
-      for (let i = 0; i < 4; i++) yield* Effect.flip(listen(guarded.generate(prompt)))
-      yield* TestClock.adjust("30 seconds")
-      assert.strictEqual((yield* Effect.flip(listen(guarded.generate(prompt))))._tag, "ServerError")
-      assert.deepStrictEqual(events, ["closed->open", "open->half-open", "half-open->open"])
-      const error = yield* Effect.flip(guarded.generate(prompt))
-      assert.strictEqual(error._tag === "CircuitOpen" ? DateTime.toEpochMillis(error.retryAt) : 0, 60_000)
-    }).pipe(Effect.provide(BreakerStore.layerMemory)))
-
-  it.effect("half-open lets only the configured number of probes through", () =>
-    Effect.gen(function*() {
-      const { calls, model } = scripted([...failures(4), { delay: "5 seconds", text: "slow probe" }])
-      const guarded = model.pipe(CircuitBreaker.withBreaker(options))
-      for (let i = 0; i < 4; i++) yield* Effect.flip(guarded.generate(prompt))
-      yield* TestClock.adjust("30 seconds")
-      const probe = yield* Effect.fork(guarded.generate(prompt))
-      yield* TestClock.adjust("1 second")
-      assert.strictEqual((yield* Effect.flip(guarded.generate(prompt)))._tag, "CircuitOpen")
-      yield* TestClock.adjust("4 seconds")
-      assert.strictEqual((yield* Fiber.join(probe)).text, "slow probe")
-      assert.strictEqual(calls.length, 5)
-    }).pipe(Effect.provide(BreakerStore.layerMemory)))
-
+describe("CircuitBreaker", () => {
   it.effect("does not open below the minimum number of calls, nor on caller-side errors", () =>
     Effect.gen(function*() {
       const { model } = scripted([...failures(3), ...Array.from({ length: 10 }, () => ({ fail: invalidRequest() }))])

@@ -1,3 +1,5 @@
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 
 /**
@@ -24,3 +26,17 @@ export const withGiven = <A, R, B, E, R2>(
   f: (a: A) => Effect.Effect<B, E, R2>
 ): Effect.Effect<B, E, R | R2> =>
   given instanceof Known ? Effect.suspend(() => f(given.value)) : Effect.flatMap(given, f)
+
+/**
+ * `f` of what is given and the fiber's clock: for a known value one effect step in all (the clock
+ * read off the fiber), else the lookup and `Effect.clockWith`.
+ *
+ * @internal
+ */
+export const withGivenAndClock = <A, R, B, E, R2>(
+  given: Given<A, R>,
+  f: (a: A, clock: Clock.Clock) => Effect.Effect<B, E, R2>
+): Effect.Effect<B, E, R | R2> =>
+  given instanceof Known
+    ? Effect.withFiberRuntime((fiber) => f(given.value, Context.get(fiber.currentDefaultServices, Clock.Clock)))
+    : Effect.flatMap(given, (a) => Effect.clockWith((clock) => f(a, clock)))

@@ -4,19 +4,10 @@
  * sources through `tsx` instead would measure its `keepNames` transform, which wraps every named
  * closure made per call in an `Object.defineProperty`: work (and memory) that no published build has.
  */
-import { build } from "esbuild"
 import * as path from "node:path"
+import { bundle } from "./bundle.js"
 
 const root = path.resolve(import.meta.dirname, "..")
 
-await build({
-  entryPoints: [path.join(root, "bench", "index.ts")],
-  outfile: path.join(root, "bench", "build", "index.mjs"),
-  bundle: true,
-  platform: "node",
-  format: "esm",
-  target: "node22",
-  // everything but the workspace's own packages stays external, resolved from node_modules
-  external: ["effect", "@effect/*", "openai", "@anthropic-ai/sdk", "gpt-tokenizer", "@opentelemetry/*"],
-  logLevel: "warning"
-})
+await bundle(path.join(root, "bench", "index.ts"), path.join(root, "bench", "build", "index.mjs"), root)
+await bundle(path.join(root, "bench", "ab.ts"), path.join(root, "bench", "build", "ab.mjs"), root)

@@ -6,27 +6,13 @@
  * Effect program, as users compose them) in interleaved rounds and reports medians and the median
  * per-round ratio. Results go to bench/results.json (name, value, unit, target, pass).
  */
-import Anthropic from "@anthropic-ai/sdk"
-import { AnthropicClient, AnthropicLanguageModel } from "@effect-llm/anthropic"
 import { LanguageModel } from "@effect-llm/core"
-import type { GenerateRequest } from "@effect-llm/core/GenerateRequest"
-import { OpenAiClient, OpenAiLanguageModel } from "@effect-llm/openai"
-import { Chunk, Effect, Layer, ManagedRuntime, Redacted, Stream } from "effect"
-import OpenAI from "openai"
+import { Chunk, Effect, Layer, ManagedRuntime, Stream } from "effect"
+import { REPLAY_URL, setup } from "./ab-stacks.js"
 import { bytesPerCall, opsPerCall } from "./footprint.js"
-import {
-  type EmulatorProcess,
-  gc,
-  interleave,
-  median,
-  now,
-  progress,
-  type Result,
-  sleep,
-  startEmulator,
-  writeResults
-} from "./harness.js"
-import { captureReplies, replayFetch, type Replies } from "./replay.js"
+import { gc, interleave, median, now, progress, type Result, sleep, startEmulator, writeResults } from "./harness.js"
+import { type Provider, providers, request } from "./providers.js"
+import { replayFetch, type Replies } from "./replay.js"
 import { cacheFigures, stacks } from "./stacks.js"
 
 const quick = process.argv.includes("--quick")
@@ -42,90 +28,6 @@ const FOOTPRINT_CALLS = quick ? 100 : 400
 const CONCURRENCY = 64
 /** Each comparison first runs both sides in turn for this long: the JIT needs thousands of calls, not dozens. */
 const WARMUP_MS = quick ? 2000 : 5000
-
-const prompt = "Summarise the benefits of typed errors in two sentences."
-const request: GenerateRequest = {
-  messages: [{ role: "user", content: prompt }],
-  maxOutputTokens: 64,
-  user: "bench-user"
-}
-
-const openAiBody = { model: "gpt-5-mini", input: [{ role: "user" as const, content: prompt }], max_output_tokens: 64 }
-const anthropicBody = {
-  model: "claude-haiku-4-5",
-  messages: [{ role: "user" as const, content: prompt }],
-  max_tokens: 64
-}
-
-interface Provider {
-  readonly name: "openai" | "anthropic"
-  /** The raw SDK against `url` (through `fetch` when given: the socket-free rows). */
-  readonly raw: (url: string, fetch?: typeof globalThis.fetch) => {
-    readonly generate: () => Promise<unknown>
-    readonly stream: () => Promise<unknown>
-    /** The SDK's event stream of one call, to read. */
-    readonly events: () => Promise<AsyncIterable<unknown>>
-  }
-  readonly layer: (url: string, fetch?: typeof globalThis.fetch) => Layer.Layer<LanguageModel.LanguageModel, unknown>
-  /** One real answer of the emulator to the benchmark's request, JSON and streamed. */
-  readonly capture: (emulator: EmulatorProcess) => Promise<Replies>
-}
-
-const providers: ReadonlyArray<Provider> = [
-  {
-    name: "openai",
-    raw: (url, fetch) => {
-      const client = new OpenAI({
-        apiKey: "bench-key",
-        baseURL: `${url}/v1`,
-        maxRetries: 0,
-        ...(fetch ? { fetch } : {})
-      })
-      const events = () => client.responses.create({ ...openAiBody, stream: true })
-      return {
-        generate: () => client.responses.create(openAiBody),
-        stream: async () => {
-          for await (const _ of await events()) { /* drain */ }
-        },
-        events
-      }
-    },
-    layer: (url, fetch) =>
-      OpenAiLanguageModel.model("gpt-5-mini").pipe(
-        Layer.provide(
-          OpenAiClient.layer({ apiKey: Redacted.make("bench-key"), baseUrl: `${url}/v1`, ...(fetch ? { fetch } : {}) })
-        )
-      ),
-    capture: (emulator) => captureReplies(emulator, "/v1/responses", { authorization: "Bearer bench-key" }, openAiBody)
-  },
-  {
-    name: "anthropic",
-    raw: (url, fetch) => {
-      const client = new Anthropic({ apiKey: "bench-key", baseURL: url, maxRetries: 0, ...(fetch ? { fetch } : {}) })
-      const events = () => client.messages.create({ ...anthropicBody, stream: true })
-      return {
-        generate: () => client.messages.create(anthropicBody),
-        stream: async () => {
-          for await (const _ of await events()) { /* drain */ }
-        },
-        events
-      }
-    },
-    layer: (url, fetch) =>
-      AnthropicLanguageModel.model("claude-haiku-4-5").pipe(
-        Layer.provide(
-          AnthropicClient.layer({ apiKey: Redacted.make("bench-key"), baseUrl: url, ...(fetch ? { fetch } : {}) })
-        )
-      ),
-    capture: (emulator) =>
-      captureReplies(
-        emulator,
-        "/v1/messages",
-        { "x-api-key": "bench-key", "anthropic-version": "2023-06-01" },
-        anthropicBody
-      )
-  }
-]
 
 const results: Array<Result> = []
 const stacksToRun = [...stacks]
@@ -255,8 +157,6 @@ const latencyAndThroughput = async (
   })
 }
 
-/** The socket-free calls go to a port nobody listens on: a request that did reach the network would fail. */
-const REPLAY_URL = "http://127.0.0.1:9"
 const REPLAY_CALLS = quick ? 200 : 500
 
 /**
@@ -265,54 +165,49 @@ const REPLAY_CALLS = quick ? 200 : 500
  * Interleaved rounds; the added time is the median over rounds of (effect-llm - raw).
  */
 const socketFree = async (provider: Provider, replies: Replies) => {
-  const fetch = replayFetch(replies)
-  const raw = provider.raw(REPLAY_URL, fetch)
-  for (const stack of stacksToRun) {
-    if (stack.targets === undefined) continue
-    const runtime = ManagedRuntime.make(stack.layer(provider.layer(REPLAY_URL, fetch)))
-    const model = await runtime.runPromise(LanguageModel.LanguageModel)
-    for (const op of ["generate", "stream"] as const) {
-      const label = `${provider.name} ${op} ${stack.name} without sockets`
-      if (!wanted(label)) continue
-      const rawCalls = op === "generate" ? raw.generate : raw.stream
-      const call = Effect.repeatN(callOf(model, op), REPLAY_CALLS - 1)
-      const rawRun = async () => {
-        for (let i = 0; i < REPLAY_CALLS; i++) await rawCalls()
-      }
-      const libRun = () => runtime.runPromise(call)
-      const warmUntil = now() + WARMUP_MS
-      while (now() < warmUntil) {
-        await rawRun()
-        await libRun()
-      }
-      const cpuOf = async (run: () => Promise<unknown>) => {
-        const start = process.cpuUsage()
-        await run()
-        return (cpuMillis(start) * 1000) / REPLAY_CALLS
-      }
-      const rounds = await interleave(ROUNDS, () => cpuOf(rawRun), () => cpuOf(libRun))
-      const added = rounds.difference
-      progress(
-        `${label}: raw ${rounds.a.toFixed(1)} us, effect-llm ${rounds.b.toFixed(1)} us client CPU per call (+${
-          added.toFixed(1)
-        } us)`
-      )
-      record({
-        name: `${label}: client CPU added per call (us over the raw SDK)`,
-        value: added,
-        unit: "us",
-        target: "reference",
-        pass: true
-      })
-      record({
-        name: `${label}: client CPU per call (x raw SDK)`,
-        value: rounds.ratio,
-        unit: "x",
-        target: "reference",
-        pass: true
-      })
+  const raw = provider.raw(REPLAY_URL, replayFetch(replies))
+  const runs = await setup(
+    new Map([[provider.name, replies]]),
+    REPLAY_CALLS,
+    (label) => wanted(`${label} without sockets`)
+  )
+  for (const { dispose, label: stackLabel, op, run } of runs) {
+    const label = `${stackLabel} without sockets`
+    const rawCalls = op === "generate" ? raw.generate : raw.stream
+    const rawRun = async () => {
+      for (let i = 0; i < REPLAY_CALLS; i++) await rawCalls()
     }
-    await runtime.dispose()
+    const warmUntil = now() + WARMUP_MS
+    while (now() < warmUntil) {
+      await rawRun()
+      await run()
+    }
+    const cpuOf = async (f: () => Promise<unknown>) => {
+      const start = process.cpuUsage()
+      await f()
+      return (cpuMillis(start) * 1000) / REPLAY_CALLS
+    }
+    const rounds = await interleave(ROUNDS, () => cpuOf(rawRun), () => cpuOf(run))
+    progress(
+      `${label}: raw ${rounds.a.toFixed(1)} us, effect-llm ${rounds.b.toFixed(1)} us client CPU per call (+${
+        rounds.difference.toFixed(1)
+      } us)`
+    )
+    record({
+      name: `${label}: client CPU added per call (us over the raw SDK)`,
+      value: rounds.difference,
+      unit: "us",
+      target: "reference",
+      pass: true
+    })
+    record({
+      name: `${label}: client CPU per call (x raw SDK)`,
+      value: rounds.ratio,
+      unit: "x",
+      target: "reference",
+      pass: true
+    })
+    await dispose()
   }
 }
 

@@ -1,0 +1,54 @@
+/**
+ * The socket-free runs: every stack with a target, over each provider's model layer answering from
+ * a captured reply, as one function per (provider, operation, stack) that makes `calls` calls in one
+ * Effect program. `pnpm bench` runs them against the raw SDK; `pnpm bench:ab` bundles this module
+ * once per tree, so each side runs its own sources.
+ */
+import { LanguageModel } from "@effect-llm/core"
+import { Effect, ManagedRuntime, Stream } from "effect"
+import { providers, request } from "./providers.js"
+import { replayFetch, type Replies } from "./replay.js"
+import { stacks } from "./stacks.js"
+
+/** The socket-free URL: a request that did reach the network would fail. */
+export const REPLAY_URL = "http://127.0.0.1:9"
+
+export interface Run {
+  readonly provider: string
+  readonly op: "generate" | "stream"
+  readonly label: string
+  readonly run: () => Promise<void>
+  readonly dispose: () => Promise<void>
+}
+
+export const setup = async (
+  replies: ReadonlyMap<string, Replies>,
+  calls: number,
+  wanted: (label: string) => boolean
+): Promise<ReadonlyArray<Run>> => {
+  const runs: Array<Run> = []
+  for (const provider of providers) {
+    const captured = replies.get(provider.name)
+    if (captured === undefined) continue
+    const fetch = replayFetch(captured)
+    for (const stack of stacks) {
+      if (stack.targets === undefined) continue
+      for (const op of ["generate", "stream"] as const) {
+        const label = `${provider.name} ${op} ${stack.name}`
+        if (!wanted(label)) continue
+        const runtime = ManagedRuntime.make(stack.layer(provider.layer(REPLAY_URL, fetch)))
+        const model = await runtime.runPromise(LanguageModel.LanguageModel)
+        const call = op === "generate" ? Effect.asVoid(model.generate(request)) : Stream.runDrain(model.stream(request))
+        const program = Effect.repeatN(call, calls - 1)
+        runs.push({
+          provider: provider.name,
+          op,
+          label,
+          run: () => runtime.runPromise(program),
+          dispose: () => runtime.dispose()
+        })
+      }
+    }
+  }
+  return runs
+}

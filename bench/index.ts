@@ -157,7 +157,7 @@ const latencyAndThroughput = async (
   })
 }
 
-const REPLAY_CALLS = quick ? 200 : 500
+const REPLAY_CALLS = quick ? 500 : 2000
 
 /**
  * What effect-llm adds to a call, in client CPU microseconds, with the network and the emulator
@@ -323,10 +323,9 @@ const main = async () => {
   // with this throughput would have, so that learned rate limits do not (rightly) slow the client down
   const emulator = await startEmulator(["--rate-limit-scale", "1000"])
   if (process.argv.includes("--memory-only")) stacksToRun.length = 0
+  // the answers the socket-free rows replay, captured while the emulator runs
+  const replies = new Map<string, Replies>()
   try {
-    // every reply is captured first: a pooled connection left idle during the long socket-free rows
-    // may be closed by the emulator just as the next capture reuses it
-    const replies = new Map<string, Replies>()
     for (const provider of providers) replies.set(provider.name, await provider.capture(emulator))
     if (stacksToRun.length > 0 && wanted("Effect Stream run")) await streamRunFloor()
     for (const provider of providers) {
@@ -358,9 +357,6 @@ const main = async () => {
           ),
           undefined
         )
-      }
-      if (wanted(`${provider.name}`) || only?.includes("without sockets")) {
-        await socketFree(provider, replies.get(provider.name)!)
       }
       for (const stack of stacksToRun) {
         const runtime = ManagedRuntime.make(stack.layer(provider.layer(emulator.url)))
@@ -397,6 +393,13 @@ const main = async () => {
     }
   } finally {
     await emulator.stop()
+  }
+  // after the networked rows (which then run without a long idle gap: a pooled connection idle for
+  // a minute may be closed by the emulator just as the next call reuses it)
+  for (const provider of providers) {
+    if (stacksToRun.length > 0 && (wanted(provider.name) || only?.includes("without sockets"))) {
+      await socketFree(provider, replies.get(provider.name)!)
+    }
   }
   if ((globalThis as { gc?: unknown }).gc && only === undefined) {
     for (const provider of providers) await memory(provider)

@@ -7,8 +7,8 @@
  * per-round ratio. Results go to bench/results.json (name, value, unit, target, pass).
  */
 import { LanguageModel } from "@effect-llm/core"
-import { Chunk, Effect, Layer, ManagedRuntime, Stream } from "effect"
-import { REPLAY_URL, setup } from "./ab-stacks.js"
+import { Chunk, Effect, Layer, ManagedRuntime, Option, Stream } from "effect"
+import { REPLAY_URL, type Run, setup } from "./ab-stacks.js"
 import { bytesPerCall, opsPerCall } from "./footprint.js"
 import { gc, interleave, median, now, progress, type Result, sleep, startEmulator, writeResults } from "./harness.js"
 import { type Provider, providers, request } from "./providers.js"
@@ -166,11 +166,37 @@ const REPLAY_CALLS = quick ? 500 : 2000
  */
 const socketFree = async (provider: Provider, replies: Replies) => {
   const raw = provider.raw(REPLAY_URL, replayFetch(replies))
-  const runs = await setup(
-    new Map([[provider.name, replies]]),
-    REPLAY_CALLS,
-    (label) => wanted(`${label} without sockets`)
-  )
+  const runs: Array<Run> = [
+    ...await setup(
+      new Map([[provider.name, replies]]),
+      REPLAY_CALLS,
+      (label) => wanted(`${label} without sockets`)
+    )
+  ]
+  // the reference of the stream rows: the simplest Effect `Stream` over the SDK's events, read in
+  // as few pulls as they allow (all events of the reply in one chunk, then the end), nothing else
+  const minimalLabel = `${provider.name} stream minimal Stream.unfoldChunkEffect(raw SDK) reference`
+  if (wanted(`${minimalLabel} without sockets`)) {
+    const runtime = ManagedRuntime.make(Layer.empty)
+    const minimal = Stream.suspend(() => {
+      let events: AsyncIterator<unknown> | undefined
+      const pull = Effect.promise(async () => {
+        events ??= (await raw.events())[Symbol.asyncIterator]()
+        const chunk: Array<unknown> = []
+        for (let next = await events.next(); next.done !== true; next = await events.next()) chunk.push(next.value)
+        return chunk.length === 0 ? Option.none() : Option.some([Chunk.unsafeFromArray(chunk), undefined] as const)
+      })
+      return Stream.unfoldChunkEffect(undefined, () => pull)
+    })
+    const program = Effect.repeatN(Stream.runDrain(minimal), REPLAY_CALLS - 1)
+    runs.unshift({
+      provider: provider.name,
+      op: "stream",
+      label: minimalLabel,
+      run: () => runtime.runPromise(program),
+      dispose: () => runtime.dispose()
+    })
+  }
   for (const { dispose, label: stackLabel, op, run } of runs) {
     const label = `${stackLabel} without sockets`
     const rawCalls = op === "generate" ? raw.generate : raw.stream
@@ -397,9 +423,8 @@ const main = async () => {
   // after the networked rows (which then run without a long idle gap: a pooled connection idle for
   // a minute may be closed by the emulator just as the next call reuses it)
   for (const provider of providers) {
-    if (stacksToRun.length > 0 && (wanted(provider.name) || only?.includes("without sockets"))) {
-      await socketFree(provider, replies.get(provider.name)!)
-    }
+    // each of its rows is filtered by `--only` on its own label
+    if (stacksToRun.length > 0) await socketFree(provider, replies.get(provider.name)!)
   }
   if ((globalThis as { gc?: unknown }).gc && only === undefined) {
     for (const provider of providers) await memory(provider)

@@ -4,13 +4,13 @@ import * as BudgetStore from "@effect-llm/core/BudgetStore"
 import * as CallEvent from "@effect-llm/core/CallEvent"
 import type { Completion, Usage } from "@effect-llm/core/Completion"
 import type { GenerateRequest } from "@effect-llm/core/GenerateRequest"
-import * as InvalidOptions from "@effect-llm/core/InvalidOptions"
 import * as LanguageModel from "@effect-llm/core/LanguageModel"
 import { BudgetExceeded, ServerError } from "@effect-llm/core/LlmError"
 import * as ModelCatalog from "@effect-llm/core/ModelCatalog"
 import * as Tokenizer from "@effect-llm/core/Tokenizer"
 import { assert, describe, expectTypeOf, it } from "@effect/vitest"
 import { Cause, Chunk, Duration, Effect, Exit, Fiber, Layer, Option, Stream, TestClock } from "effect"
+import { refusal, refusesFor } from "./invalidOptionsFixtures.js"
 
 const PROVIDER = "anthropic"
 const MODEL = "claude-haiku-4-5"
@@ -530,21 +530,7 @@ describe("Budget", () => {
     }).pipe(Effect.provide(deps)))
 })
 
-const refusal = (f: () => unknown, expected = ""): InvalidOptions.InvalidOptions => {
-  try {
-    f()
-  } catch (error) {
-    assert.instanceOf(error, InvalidOptions.InvalidOptions)
-    return error as InvalidOptions.InvalidOptions
-  }
-  return assert.fail(`expected InvalidOptions ${expected}`)
-}
-
-const refuses = (f: () => unknown, option: string) => {
-  const error = refusal(f, option)
-  assert.strictEqual(error.module, "Budget")
-  assert.strictEqual(error.option, option)
-}
+const refuses = (f: () => unknown, option: string) => refusesFor("Budget")(option, f)
 
 /** A limit built by hand, as a user (or a config file) might. */
 const handMade = <A = Budget.Limit>(value: Record<string, unknown>) => value as unknown as A

@@ -3,12 +3,12 @@ import * as Cache from "@effect-llm/core/Cache"
 import * as CacheStore from "@effect-llm/core/CacheStore"
 import type { Completion } from "@effect-llm/core/Completion"
 import type { GenerateRequest } from "@effect-llm/core/GenerateRequest"
-import * as InvalidOptions from "@effect-llm/core/InvalidOptions"
 import type * as StreamEvent from "@effect-llm/core/StreamEvent"
 import { assert, describe, it } from "@effect/vitest"
 import { Chunk, Clock, Duration, Effect, Exit, Fiber, Layer, Metric, Stream, TestClock } from "effect"
 import { expectTypeOf } from "vitest"
 import { ask, defaultModel, makeFake, provider, serverError, settle, split, usage } from "./cacheFixtures.js"
+import { refusesFor } from "./invalidOptionsFixtures.js"
 
 const Store = CacheStore.layerMemory()
 
@@ -608,21 +608,7 @@ describe("Cache", () => {
   })
 })
 
-const refusal = (f: () => unknown, expected = ""): InvalidOptions.InvalidOptions => {
-  try {
-    f()
-  } catch (error) {
-    assert.instanceOf(error, InvalidOptions.InvalidOptions)
-    return error as InvalidOptions.InvalidOptions
-  }
-  return assert.fail(`expected InvalidOptions ${expected}`)
-}
-
-const refuses = (f: () => unknown, option: string) => {
-  const error = refusal(f, option)
-  assert.strictEqual(error.module, "Cache")
-  assert.strictEqual(error.option, option)
-}
+const refuses = (f: () => unknown, option: string) => refusesFor("Cache")(option, f)
 
 describe("Cache options", () => {
   const fake = makeFake()

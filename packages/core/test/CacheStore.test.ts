@@ -1,8 +1,8 @@
 import * as CacheStore from "@effect-llm/core/CacheStore"
-import * as InvalidOptions from "@effect-llm/core/InvalidOptions"
 import { assert, describe, it } from "@effect/vitest"
 import { Duration, Effect, Option } from "effect"
 import { cacheStoreConformance, sampleEntry } from "./CacheStoreConformance.js"
+import { refusesFor } from "./invalidOptionsFixtures.js"
 
 cacheStoreConformance("memory", CacheStore.layerMemory())
 cacheStoreConformance("memory (small bounds)", CacheStore.layerMemory({ maxEntries: 4, maxBytes: 64 * 1024 }))
@@ -89,21 +89,7 @@ describe("CacheStore memory", () => {
     }))
 })
 
-const refusal = (f: () => unknown, expected = ""): InvalidOptions.InvalidOptions => {
-  try {
-    f()
-  } catch (error) {
-    assert.instanceOf(error, InvalidOptions.InvalidOptions)
-    return error as InvalidOptions.InvalidOptions
-  }
-  return assert.fail(`expected InvalidOptions ${expected}`)
-}
-
-const refuses = (f: () => unknown, option: string) => {
-  const error = refusal(f, option)
-  assert.strictEqual(error.module, "CacheStore")
-  assert.strictEqual(error.option, option)
-}
+const refuses = (f: () => unknown, option: string) => refusesFor("CacheStore")(option, f)
 
 describe("CacheStore memory options", () => {
   it("makeMemory and layerMemory refuse bounds they cannot keep", () => {

@@ -2,11 +2,11 @@ import { CallEvent, LanguageModel, type LlmError } from "@effect-llm/core"
 import * as BreakerStore from "@effect-llm/core/BreakerStore"
 import * as CircuitBreaker from "@effect-llm/core/CircuitBreaker"
 import * as Fallback from "@effect-llm/core/Fallback"
-import * as InvalidOptions from "@effect-llm/core/InvalidOptions"
 import * as Resilience from "@effect-llm/core/Resilience"
 import { assert, describe, it } from "@effect/vitest"
 import { DateTime, Duration, Effect, Fiber, Layer, Stream, TestClock } from "effect"
 import { expectTypeOf } from "vitest"
+import { refusesFor } from "./invalidOptionsFixtures.js"
 import { invalidRequest, prompt, scripted, serverError } from "./resilienceFixtures.js"
 
 const collect = () => {
@@ -21,22 +21,8 @@ const collect = () => {
   }
 }
 const options: CircuitBreaker.Options = { minimumCalls: 4, failureRateThreshold: 0.5, cooldown: "30 seconds" }
-const refusal = (f: () => unknown): InvalidOptions.InvalidOptions => {
-  try {
-    f()
-  } catch (error) {
-    assert.instanceOf(error, InvalidOptions.InvalidOptions)
-    return error as InvalidOptions.InvalidOptions
-  }
-  return assert.fail("expected InvalidOptions")
-}
 /** `f` throws `InvalidOptions` naming `CircuitBreaker` and `option`. */
-const refuses = (option: string, f: () => unknown) => {
-  const error = refusal(f)
-  assert.strictEqual(error.module, "CircuitBreaker")
-  assert.strictEqual(error.option, option)
-  return error
-}
+const refuses = refusesFor("CircuitBreaker")
 const failures = (n: number) => Array.from({ length: n }, () => ({ fail: serverError() }))
 
 describe("BreakerStore.conformance (memory)", () => {

@@ -1,10 +1,10 @@
 import { CallEvent, GenerateRequest, LanguageModel, LlmError } from "@effect-llm/core"
 import * as ContextLength from "@effect-llm/core/ContextLength"
-import * as InvalidOptions from "@effect-llm/core/InvalidOptions"
 import * as ModelCatalog from "@effect-llm/core/ModelCatalog"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer, Stream } from "effect"
 import { expectTypeOf } from "vitest"
+import { refusesFor } from "./invalidOptionsFixtures.js"
 import { scripted } from "./resilienceFixtures.js"
 
 /** One token per character, so the tests can count. */
@@ -188,21 +188,7 @@ describe("ContextLength", () => {
   })
 })
 
-const refusal = (f: () => unknown, expected = ""): InvalidOptions.InvalidOptions => {
-  try {
-    f()
-  } catch (error) {
-    assert.instanceOf(error, InvalidOptions.InvalidOptions)
-    return error as InvalidOptions.InvalidOptions
-  }
-  return assert.fail(`expected InvalidOptions ${expected}`)
-}
-
-const refuses = (f: () => unknown, option: string) => {
-  const error = refusal(f, option)
-  assert.strictEqual(error.module, "ContextLength")
-  assert.strictEqual(error.option, option)
-}
+const refuses = (f: () => unknown, option: string) => refusesFor("ContextLength")(option, f)
 
 describe("ContextLength options", () => {
   const { model } = scripted([])

@@ -1,10 +1,10 @@
 import { CallEvent, LanguageModel, LlmError } from "@effect-llm/core"
 import * as Fallback from "@effect-llm/core/Fallback"
-import * as InvalidOptions from "@effect-llm/core/InvalidOptions"
 import * as Retry from "@effect-llm/core/Retry"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, Layer, Stream, TestClock } from "effect"
 import { expectTypeOf } from "vitest"
+import { refusesFor } from "./invalidOptionsFixtures.js"
 import { invalidRequest, prompt, rateLimited, scripted, serverError } from "./resilienceFixtures.js"
 
 const collect = () => {
@@ -14,22 +14,8 @@ const collect = () => {
 const trail = (attempts: ReadonlyArray<{ provider: string; model: string; outcome: string }>) =>
   attempts.map((a) => `${a.provider}/${a.model}:${a.outcome}`)
 
-const refusal = (f: () => unknown): InvalidOptions.InvalidOptions => {
-  try {
-    f()
-  } catch (error) {
-    assert.instanceOf(error, InvalidOptions.InvalidOptions)
-    return error as InvalidOptions.InvalidOptions
-  }
-  return assert.fail("expected InvalidOptions")
-}
 /** `f` throws `InvalidOptions` naming `Fallback` and `option`. */
-const refuses = (option: string, f: () => unknown) => {
-  const error = refusal(f)
-  assert.strictEqual(error.module, "Fallback")
-  assert.strictEqual(error.option, option)
-  return error
-}
+const refuses = refusesFor("Fallback")
 
 describe("Fallback", () => {
   it.effect("moves on to the next model and records the trail", () =>

@@ -1,16 +1,7 @@
 import * as InvalidOptions from "@effect-llm/core/InvalidOptions"
 import { assert, describe, it } from "@effect/vitest"
 import { Duration } from "effect"
-
-const refusal = (f: () => unknown): InvalidOptions.InvalidOptions => {
-  try {
-    f()
-  } catch (error) {
-    assert.instanceOf(error, InvalidOptions.InvalidOptions)
-    return error as InvalidOptions.InvalidOptions
-  }
-  return assert.fail("expected InvalidOptions")
-}
+import { refusal } from "./invalidOptionsFixtures.js"
 
 describe("InvalidOptions", () => {
   it("names the module, the option and what is wrong", () => {

@@ -5,6 +5,7 @@ import * as Resilience from "@effect-llm/core/Resilience"
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, Duration, Effect, Exit, Fiber, Layer, Option, Stream, TestClock } from "effect"
 import { expectTypeOf } from "vitest"
+import { refusesFor } from "./invalidOptionsFixtures.js"
 import { prompt, rateLimited, scripted } from "./resilienceFixtures.js"
 
 const collect = () => {
@@ -19,22 +20,8 @@ const collect = () => {
   }
 }
 
-const refusal = (f: () => unknown): InvalidOptions.InvalidOptions => {
-  try {
-    f()
-  } catch (error) {
-    assert.instanceOf(error, InvalidOptions.InvalidOptions)
-    return error as InvalidOptions.InvalidOptions
-  }
-  return assert.fail("expected InvalidOptions")
-}
 /** `f` throws `InvalidOptions` naming `RateLimit` and `option`. */
-const refuses = (option: string, f: () => unknown) => {
-  const error = refusal(f)
-  assert.strictEqual(error.module, "RateLimit")
-  assert.strictEqual(error.option, option)
-  return error
-}
+const refuses = refusesFor("RateLimit")
 
 describe("RateLimit", () => {
   it.effect("paces requests per minute: a burst up to the limit, then one slot per 60/rpm s", () =>

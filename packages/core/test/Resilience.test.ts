@@ -1,11 +1,11 @@
 import { CallEvent, LanguageModel, type LlmError } from "@effect-llm/core"
 import * as BreakerStore from "@effect-llm/core/BreakerStore"
 import * as CircuitBreaker from "@effect-llm/core/CircuitBreaker"
-import { InvalidOptions } from "@effect-llm/core/InvalidOptions"
 import * as Resilience from "@effect-llm/core/Resilience"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, Layer, Random, Stream, TestClock } from "effect"
 import { expectTypeOf } from "vitest"
+import { refusesFor } from "./invalidOptionsFixtures.js"
 import { prompt, rateLimited, scripted, serverError } from "./resilienceFixtures.js"
 
 const listen = () => {
@@ -16,16 +16,6 @@ const outcomes = (attempts: ReadonlyArray<{ model: string; outcome: string }>) =
   attempts.map((a) => `${a.model}:${a.outcome}`)
 
 describe("Resilience options", () => {
-  const refusal = (f: () => unknown): InvalidOptions => {
-    try {
-      f()
-    } catch (error) {
-      assert.instanceOf(error, InvalidOptions)
-      return error as InvalidOptions
-    }
-    return assert.fail("expected InvalidOptions")
-  }
-
   it("Resilience.layer refuses options a policy cannot work with when it is called, before it is built", () => {
     const cases: ReadonlyArray<[Resilience.Options<[]>, string, string]> = [
       [{ retry: { maxRetries: -1 } }, "Retry", "maxRetries"],
@@ -34,9 +24,7 @@ describe("Resilience options", () => {
       [{ rateLimit: { limits: { requestsPerMinute: 0 } } }, "RateLimit", "limits.requestsPerMinute"]
     ]
     for (const [options, module, option] of cases) {
-      const error = refusal(() => Resilience.layer(options))
-      assert.strictEqual(error.module, module)
-      assert.strictEqual(error.option, option)
+      refusesFor(module)(option, () => Resilience.layer(options))
     }
     // the defaults and sensible options pass
     Resilience.layer()

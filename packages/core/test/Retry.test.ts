@@ -1,10 +1,10 @@
 import { CallEvent, LanguageModel, type LlmError } from "@effect-llm/core"
-import * as InvalidOptions from "@effect-llm/core/InvalidOptions"
 import * as Resilience from "@effect-llm/core/Resilience"
 import * as Retry from "@effect-llm/core/Retry"
 import { assert, describe, it } from "@effect/vitest"
 import { Duration, Effect, Fiber, Layer, Random, Stream, TestClock } from "effect"
 import { expectTypeOf } from "vitest"
+import { refusesFor } from "./invalidOptionsFixtures.js"
 import { invalidRequest, prompt, rateLimited, scripted, serverError } from "./resilienceFixtures.js"
 
 const collect = () => {
@@ -16,22 +16,8 @@ const delaysOf = (events: ReadonlyArray<CallEvent.CallEvent>) =>
 
 const noJitter = (options?: Retry.BackoffOptions) => Retry.backoff({ jitter: "none", ...options })
 
-const refusal = (f: () => unknown): InvalidOptions.InvalidOptions => {
-  try {
-    f()
-  } catch (error) {
-    assert.instanceOf(error, InvalidOptions.InvalidOptions)
-    return error as InvalidOptions.InvalidOptions
-  }
-  return assert.fail("expected InvalidOptions")
-}
 /** `f` throws `InvalidOptions` naming `Retry` and `option`. */
-const refuses = (option: string, f: () => unknown) => {
-  const error = refusal(f)
-  assert.strictEqual(error.module, "Retry")
-  assert.strictEqual(error.option, option)
-  return error
-}
+const refuses = refusesFor("Retry")
 const model = () => scripted([]).model
 
 describe("Retry", () => {

@@ -1,9 +1,9 @@
 import * as AlertSink from "@effect-llm/core/AlertSink"
-import * as InvalidOptions from "@effect-llm/core/InvalidOptions"
 import * as SpendMonitor from "@effect-llm/core/SpendMonitor"
 import * as UsageLedger from "@effect-llm/core/UsageLedger"
 import { assert, describe, it } from "@effect/vitest"
 import { Clock, Duration, Effect, Layer, TestClock } from "effect"
+import { refusesFor } from "./invalidOptionsFixtures.js"
 
 const entry = (costUsd: number, user = "u1", feature = "chat") =>
   Effect.map(Clock.currentTimeMillis, (at): UsageLedger.Entry => ({
@@ -127,21 +127,7 @@ describe("SpendMonitor", () => {
     ))
 })
 
-const refusal = (f: () => unknown, expected = ""): InvalidOptions.InvalidOptions => {
-  try {
-    f()
-  } catch (error) {
-    assert.instanceOf(error, InvalidOptions.InvalidOptions)
-    return error as InvalidOptions.InvalidOptions
-  }
-  return assert.fail(`expected InvalidOptions ${expected}`)
-}
-
-const refuses = (f: () => unknown, option: string) => {
-  const error = refusal(f, option)
-  assert.strictEqual(error.module, "SpendMonitor")
-  assert.strictEqual(error.option, option)
-}
+const refuses = (f: () => unknown, option: string) => refusesFor("SpendMonitor")(option, f)
 
 describe("SpendMonitor options", () => {
   it("make and layer refuse options the monitor cannot work with", () => {

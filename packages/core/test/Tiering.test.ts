@@ -1,7 +1,6 @@
 import * as CallEvent from "@effect-llm/core/CallEvent"
 import type { Completion } from "@effect-llm/core/Completion"
 import type { GenerateRequest } from "@effect-llm/core/GenerateRequest"
-import * as InvalidOptions from "@effect-llm/core/InvalidOptions"
 import * as LanguageModel from "@effect-llm/core/LanguageModel"
 import { InvalidRequest, Overloaded, ServerError } from "@effect-llm/core/LlmError"
 import * as ModelCatalog from "@effect-llm/core/ModelCatalog"
@@ -9,6 +8,7 @@ import * as Tiering from "@effect-llm/core/Tiering"
 import * as UsageLedger from "@effect-llm/core/UsageLedger"
 import { assert, describe, expectTypeOf, it } from "@effect/vitest"
 import { Chunk, Effect, Layer, Stream } from "effect"
+import { refusesFor } from "./invalidOptionsFixtures.js"
 
 const answer = (model: string, text: string, finishReason: Completion["finishReason"] = "stop"): Completion => ({
   text,
@@ -235,21 +235,7 @@ describe("Tiering.cascade", () => {
     }).pipe(Effect.provide(Layer.mergeAll(UsageLedger.layerMemory(), ModelCatalog.layer))))
 })
 
-const refusal = (f: () => unknown, expected = ""): InvalidOptions.InvalidOptions => {
-  try {
-    f()
-  } catch (error) {
-    assert.instanceOf(error, InvalidOptions.InvalidOptions)
-    return error as InvalidOptions.InvalidOptions
-  }
-  return assert.fail(`expected InvalidOptions ${expected}`)
-}
-
-const refuses = (f: () => unknown, option: string) => {
-  const error = refusal(f, option)
-  assert.strictEqual(error.module, "Tiering")
-  assert.strictEqual(error.option, option)
-}
+const refuses = (f: () => unknown, option: string) => refusesFor("Tiering")(option, f)
 
 describe("Tiering options", () => {
   const mini = scripted("gpt-5-mini", [ok("gpt-5-mini")]).model

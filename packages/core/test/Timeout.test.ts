@@ -1,29 +1,15 @@
 import { CallEvent, LanguageModel, LlmError, ProviderCall, RateLimit, Retry } from "@effect-llm/core"
-import * as InvalidOptions from "@effect-llm/core/InvalidOptions"
 import * as Resilience from "@effect-llm/core/Resilience"
 import * as StreamEvent from "@effect-llm/core/StreamEvent"
 import * as Timeout from "@effect-llm/core/Timeout"
 import { assert, describe, it } from "@effect/vitest"
 import { Duration, Effect, Fiber, FiberRef, Layer, Stream, TestClock } from "effect"
 import { expectTypeOf } from "vitest"
+import { refusesFor } from "./invalidOptionsFixtures.js"
 import { completion, prompt, scripted } from "./resilienceFixtures.js"
 
-const refusal = (f: () => unknown): InvalidOptions.InvalidOptions => {
-  try {
-    f()
-  } catch (error) {
-    assert.instanceOf(error, InvalidOptions.InvalidOptions)
-    return error as InvalidOptions.InvalidOptions
-  }
-  return assert.fail("expected InvalidOptions")
-}
 /** `f` throws `InvalidOptions` naming `Timeout` and `option`. */
-const refuses = (option: string, f: () => unknown) => {
-  const error = refusal(f)
-  assert.strictEqual(error.module, "Timeout")
-  assert.strictEqual(error.option, option)
-  return error
-}
+const refuses = refusesFor("Timeout")
 
 const timeoutOf = (error: LlmError.LlmError) =>
   error._tag === "Timeout" ? { phase: error.phase, after: Duration.toMillis(error.after) } : error._tag

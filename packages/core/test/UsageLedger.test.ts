@@ -1,11 +1,11 @@
 import type { Completion } from "@effect-llm/core/Completion"
-import * as InvalidOptions from "@effect-llm/core/InvalidOptions"
 import * as LanguageModel from "@effect-llm/core/LanguageModel"
 import { ServerError } from "@effect-llm/core/LlmError"
 import * as ModelCatalog from "@effect-llm/core/ModelCatalog"
 import * as UsageLedger from "@effect-llm/core/UsageLedger"
 import { assert, describe, expectTypeOf, it } from "@effect/vitest"
 import { Effect, Fiber, Layer, Metric, MetricState, Stream, TestClock } from "effect"
+import { refusesFor } from "./invalidOptionsFixtures.js"
 
 const completion = (model: string, cached = 0): Completion => ({
   text: "ok",
@@ -191,21 +191,7 @@ describe("UsageLedger", () => {
     ))
 })
 
-const refusal = (f: () => unknown, expected = ""): InvalidOptions.InvalidOptions => {
-  try {
-    f()
-  } catch (error) {
-    assert.instanceOf(error, InvalidOptions.InvalidOptions)
-    return error as InvalidOptions.InvalidOptions
-  }
-  return assert.fail(`expected InvalidOptions ${expected}`)
-}
-
-const refuses = (f: () => unknown, option: string) => {
-  const error = refusal(f, option)
-  assert.strictEqual(error.module, "UsageLedger")
-  assert.strictEqual(error.option, option)
-}
+const refuses = (f: () => unknown, option: string) => refusesFor("UsageLedger")(option, f)
 
 describe("UsageLedger memory options", () => {
   it("makeMemory and layerMemory refuse a maxEntries they cannot keep", () => {

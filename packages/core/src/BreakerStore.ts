@@ -100,15 +100,9 @@ export type Outcome = "success" | "failure" | "cancelled"
  */
 export interface Service {
   /** Decides whether a call may go ahead now; moves an open breaker to half-open after its cooldown. */
-  readonly acquire: (key: string, config: Config, now: number) => Effect.Effect<Decision>
+  readonly acquire: (...args: AcquireArgs) => Effect.Effect<Decision>
   /** Records how a call ended; returns the state change it caused, if any. */
-  readonly record: (
-    key: string,
-    config: Config,
-    now: number,
-    outcome: Outcome,
-    probe: boolean
-  ) => Effect.Effect<Transition | undefined>
+  readonly record: (...args: RecordArgs) => Effect.Effect<Transition | undefined>
   /** The current state (for dashboards and tests). */
   readonly state: (key: string, config: Config, now: number) => Effect.Effect<State>
   /**
@@ -117,16 +111,27 @@ export interface Service {
    * that talks to a server leaves it out.
    */
   readonly sync?: {
-    readonly acquire: (key: string, config: Config, now: number) => Decision
-    readonly record: (
-      key: string,
-      config: Config,
-      now: number,
-      outcome: Outcome,
-      probe: boolean
-    ) => Transition | undefined
+    readonly acquire: (...args: AcquireArgs) => Decision
+    readonly record: (...args: RecordArgs) => Transition | undefined
   } | undefined
 }
+
+/**
+ * What `acquire` is given: the breaker's key, its configuration and the time.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type AcquireArgs = [key: string, config: Config, now: number]
+
+/**
+ * What `record` is given: the breaker's key, its configuration, the time, how the call ended and
+ * whether it was a half-open probe.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type RecordArgs = [key: string, config: Config, now: number, outcome: Outcome, probe: boolean]
 
 /**
  * @since 0.1.0

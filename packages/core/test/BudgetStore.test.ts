@@ -104,6 +104,22 @@ describe("BudgetStore (memory) footprint", () => {
       items: [{ key, limit: 1_000, window, base: 10, rate: 0 }]
     })
 
+  /** `count` users refused by a zero limit at `now`: each leaves an idle counter behind. */
+  const refusedUsers = (store: BudgetStore.Service, prefix: string, count: number, now: number) =>
+    Effect.forEach(
+      Array.from({ length: count }, (_, u) => u),
+      (u) =>
+        store.reserve({
+          id: `${prefix}${u}`,
+          now,
+          expiresAt: now + 600_000,
+          kMin: 0,
+          kMax: 0,
+          items: [{ key: `user:${prefix}${u}`, limit: 0, window: daily(0), base: 1, rate: 0 }]
+        }),
+      { discard: true }
+    )
+
   it.effect("holds counters for the users of the open window, not for every user ever seen", () =>
     Effect.gen(function*() {
       const store = BudgetStore.makeMemory()
@@ -139,16 +155,7 @@ describe("BudgetStore (memory) footprint", () => {
         yield* store.commit(`r${u}`, 0, [5])
       }
       // many users refused (a zero limit): idle counters that make the map sweep several times
-      for (let u = 0; u < 20_000; u++) {
-        yield* store.reserve({
-          id: `x${u}`,
-          now: 30_000,
-          expiresAt: 630_000,
-          kMin: 0,
-          kMax: 0,
-          items: [{ key: `user:x${u}`, limit: 0, window: daily(0), base: 1, rate: 0 }]
-        })
-      }
+      yield* refusedUsers(store, "x", 20_000, 30_000)
       assert.isBelow((yield* store.size).counters, 8_000)
       for (const u of [0, 749, 1_499]) {
         assert.deepStrictEqual(yield* store.status(`user:open${u}`, daily(0), 30_000), { spent: 0, reserved: 10 })
@@ -158,16 +165,7 @@ describe("BudgetStore (memory) footprint", () => {
       yield* store.commit("open7", 40_000, [6])
       assert.deepStrictEqual(yield* store.status("user:open7", daily(0), 40_000), { spent: 6, reserved: 0 })
       // once the rolling spend has left its window, those counters go too
-      for (let u = 0; u < 20_000; u++) {
-        yield* store.reserve({
-          id: `y${u}`,
-          now: 61_000,
-          expiresAt: 661_000,
-          kMin: 0,
-          kMax: 0,
-          items: [{ key: `user:y${u}`, limit: 0, window: daily(0), base: 1, rate: 0 }]
-        })
-      }
+      yield* refusedUsers(store, "y", 20_000, 61_000)
       assert.isBelow((yield* store.size).counters, 1_500 + 1_500 + 4_000)
     }))
 })

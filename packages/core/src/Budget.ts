@@ -87,8 +87,7 @@ const NANO = 1_000_000_000
 /** The largest USD amount a counter of integer nano-dollars holds exactly (about 9 million). */
 const MAX_USD = Math.floor(Number.MAX_SAFE_INTEGER / NANO)
 
-const required = <A>(option: string, value: A | undefined): A =>
-  value === undefined ? InvalidOptions.invalid(MODULE, option, "is required") : value
+const required = <A>(option: string, value: A | undefined): A => InvalidOptions.required(MODULE, option, value)
 
 const rollingDuration = (option: string, input: Duration.DurationInput): Duration.Duration =>
   required(option, InvalidOptions.duration(MODULE, option, required(option, input), { positive: true }))

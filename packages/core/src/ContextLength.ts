@@ -105,9 +105,7 @@ export const defaultCombine = (answers: ReadonlyArray<string>, request: Generate
 const MODULE = "ContextLength"
 
 const checkChunk = (prefix: string, combine: unknown, concurrency: number | undefined): void => {
-  if (combine !== undefined && typeof combine !== "function") {
-    InvalidOptions.invalid(MODULE, `${prefix}combine`, "must be a function")
-  }
+  InvalidOptions.isFunction(MODULE, `${prefix}combine`, combine)
   InvalidOptions.integer(MODULE, `${prefix}concurrency`, concurrency, 1)
 }
 
@@ -141,7 +139,7 @@ export const chunk = (options?: {
  * @category strategies
  */
 export const larger = <E, R>(model: LanguageModel.With<E, R>): Strategy<E, R> => {
-  if (!LanguageModel.isLanguageModel(model)) InvalidOptions.invalid(MODULE, "model", "must be a model")
+  InvalidOptions.isModel(MODULE, "model", model)
   return { _tag: "Larger", model }
 }
 
@@ -152,17 +150,16 @@ const check = (strategy: Strategy<unknown, unknown>, options: Options | undefine
   }
   InvalidOptions.oneOf(MODULE, "strategy._tag", strategy._tag, ["Truncate", "Chunk", "Larger"])
   if (strategy._tag === "Chunk") {
-    if (strategy.combine === undefined) InvalidOptions.invalid(MODULE, "strategy.combine", "is required")
-    if (strategy.concurrency === undefined) InvalidOptions.invalid(MODULE, "strategy.concurrency", "is required")
-    checkChunk("strategy.", strategy.combine, strategy.concurrency)
-  } else if (strategy._tag === "Larger" && !LanguageModel.isLanguageModel(strategy.model)) {
-    InvalidOptions.invalid(MODULE, "strategy.model", "must be a model")
+    checkChunk(
+      "strategy.",
+      InvalidOptions.required(MODULE, "strategy.combine", strategy.combine),
+      InvalidOptions.required(MODULE, "strategy.concurrency", strategy.concurrency)
+    )
+  } else if (strategy._tag === "Larger") {
+    InvalidOptions.isModel(MODULE, "strategy.model", strategy.model)
   }
-  for (const option of ["countTokens", "contextWindow"] as const) {
-    if (options?.[option] !== undefined && typeof options[option] !== "function") {
-      InvalidOptions.invalid(MODULE, option, "must be a function")
-    }
-  }
+  InvalidOptions.isFunction(MODULE, "countTokens", options?.countTokens)
+  InvalidOptions.isFunction(MODULE, "contextWindow", options?.contextWindow)
 }
 
 /**

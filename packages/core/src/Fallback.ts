@@ -58,19 +58,13 @@ export interface Options {
 const defaultWhen = LlmError.isFallbackable
 
 /** Checks options, throwing `InvalidOptions` for one it cannot work with. */
-const check = (options: Options | undefined): void => {
-  if (options?.when !== undefined && typeof options.when !== "function") {
-    InvalidOptions.invalid("Fallback", "when", `must be a function, got ${typeof options.when}`)
-  }
-}
+const check = (options: Options | undefined): void => InvalidOptions.isFunction("Fallback", "when", options?.when)
 
 /** Checks the models of a chain: `LanguageModel`s, at least `min` of them. */
 const checkModels = (option: string, models: ReadonlyArray<unknown>, min: number): void => {
   if (!Array.isArray(models)) return InvalidOptions.invalid("Fallback", option, "must be an array of models")
   if (models.length < min) InvalidOptions.invalid("Fallback", option, `must hold at least ${min} model`)
-  models.forEach((model, i) => {
-    if (!LanguageModel.isLanguageModel(model)) InvalidOptions.invalid("Fallback", `${option}[${i}]`, "is not a model")
-  })
+  models.forEach((model, i) => InvalidOptions.isModel("Fallback", `${option}[${i}]`, model))
 }
 
 /** The request for a model other than the one it named: the next model answers with its own. */

@@ -25,6 +25,7 @@
 import * as Duration from "effect/Duration"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
+import * as LanguageModel from "./LanguageModel.js"
 
 /**
  * An option a constructor cannot work with.
@@ -60,6 +61,37 @@ const show = (value: unknown): string =>
  */
 export const invalid = (module: string, option: string, detail: string): never => {
   throw new InvalidOptions({ module, option, detail })
+}
+
+/**
+ * `value` is given; returns it.
+ *
+ * @since 0.1.0
+ * @category checks
+ */
+export const required = <A>(module: string, option: string, value: A | undefined): A =>
+  value === undefined ? invalid(module, option, "is required") : value
+
+/**
+ * `value`, when given, is a function.
+ *
+ * @since 0.1.0
+ * @category checks
+ */
+export const isFunction = (module: string, option: string, value: unknown): void => {
+  if (value !== undefined && typeof value !== "function") {
+    invalid(module, option, `must be a function, got ${typeof value}`)
+  }
+}
+
+/**
+ * `value` is a `LanguageModel`.
+ *
+ * @since 0.1.0
+ * @category checks
+ */
+export const isModel = (module: string, option: string, value: unknown): void => {
+  if (!LanguageModel.isLanguageModel(value)) invalid(module, option, "must be a model")
 }
 
 /**

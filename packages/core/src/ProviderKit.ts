@@ -91,17 +91,13 @@ export const parseResetMillis = (value: string | undefined): number | undefined 
     }
     let j = i + 1
     while (j < length && isDigit(value.charCodeAt(j))) j++
+    // a fraction ("3.5s") when a "." and a digit follow; a unit can only follow the whole number
     let end = j
-    let unit = unitAt(value, j)
     if (value.charCodeAt(j) === 46 && isDigit(value.charCodeAt(j + 1))) {
-      let k = j + 2
-      while (k < length && isDigit(value.charCodeAt(k))) k++
-      const fractionUnit = unitAt(value, k)
-      if (fractionUnit !== 0) {
-        end = k
-        unit = fractionUnit
-      }
+      end = j + 2
+      while (end < length && isDigit(value.charCodeAt(end))) end++
     }
+    const unit = unitAt(value, end)
     if (unit === 0) {
       i++
       continue

@@ -109,10 +109,14 @@ const MODULE = "SpendMonitor"
 const checkOptions = (options: Options): void => {
   const rate = options.rate
   if (rate !== undefined) {
-    if (rate.window === undefined) InvalidOptions.invalid(MODULE, "rate.window", "is required")
-    InvalidOptions.duration(MODULE, "rate.window", rate.window, { positive: true })
-    if (rate.thresholdUsd === undefined) InvalidOptions.invalid(MODULE, "rate.thresholdUsd", "is required")
-    InvalidOptions.nonNegative(MODULE, "rate.thresholdUsd", rate.thresholdUsd)
+    InvalidOptions.duration(MODULE, "rate.window", InvalidOptions.required(MODULE, "rate.window", rate.window), {
+      positive: true
+    })
+    InvalidOptions.nonNegative(
+      MODULE,
+      "rate.thresholdUsd",
+      InvalidOptions.required(MODULE, "rate.thresholdUsd", rate.thresholdUsd)
+    )
   }
   const spike = options.spike
   if (spike !== undefined) {

@@ -189,7 +189,7 @@ const checkRoute = (
   const names = Object.keys(tiers)
   if (names.length === 0) InvalidOptions.invalid(MODULE, "tiers", "must name at least one model")
   for (const name of names) {
-    if (!LanguageModel.isLanguageModel(tiers[name])) InvalidOptions.invalid(MODULE, `tiers.${name}`, "must be a model")
+    InvalidOptions.isModel(MODULE, `tiers.${name}`, tiers[name])
   }
   const list = names.map((name) => JSON.stringify(name)).join(", ")
   if (typeof defaultTier !== "string" || !Object.hasOwn(tiers, defaultTier)) {
@@ -200,7 +200,7 @@ const checkRoute = (
     )
   }
   if (classifier !== undefined) {
-    if (typeof classifier !== "function") InvalidOptions.invalid(MODULE, "classifier", "must be a function")
+    InvalidOptions.isFunction(MODULE, "classifier", classifier)
     for (const tier of classifierTiers.get(classifier) ?? []) {
       if (!Object.hasOwn(tiers, tier)) {
         InvalidOptions.invalid(
@@ -249,8 +249,8 @@ export const cascade = <ES, RS, EL, RL>(
   options: CascadeOptions<ES, RS, EL, RL>
 ): LanguageModel.With<ES | EL, RS | RL> => {
   const { large, small } = options
-  if (!LanguageModel.isLanguageModel(small)) InvalidOptions.invalid(MODULE, "small", "must be a model")
-  if (!LanguageModel.isLanguageModel(large)) InvalidOptions.invalid(MODULE, "large", "must be a model")
+  InvalidOptions.isModel(MODULE, "small", small)
+  InvalidOptions.isModel(MODULE, "large", large)
   const smallName = options.names?.small ?? "small"
   const largeName = options.names?.large ?? "large"
   for (const [option, name] of [["names.small", smallName], ["names.large", largeName]] as const) {

@@ -137,12 +137,17 @@ const check = (options: Options) => {
   InvalidOptions.duration("Timeout", "total", options.total, phaseRange)
   const response = options.response
   if (response !== undefined) {
-    if (response.base === undefined) InvalidOptions.invalid("Timeout", "response.base", "is required")
-    InvalidOptions.duration("Timeout", "response.base", response.base, { positive: true })
-    if (response.perOutputToken === undefined) {
-      InvalidOptions.invalid("Timeout", "response.perOutputToken", "is required")
-    }
-    InvalidOptions.duration("Timeout", "response.perOutputToken", response.perOutputToken)
+    InvalidOptions.duration(
+      "Timeout",
+      "response.base",
+      InvalidOptions.required("Timeout", "response.base", response.base),
+      { positive: true }
+    )
+    InvalidOptions.duration(
+      "Timeout",
+      "response.perOutputToken",
+      InvalidOptions.required("Timeout", "response.perOutputToken", response.perOutputToken)
+    )
     InvalidOptions.integer("Timeout", "response.defaultOutputTokens", response.defaultOutputTokens, 1)
   }
   return { connect, firstToken, idle }

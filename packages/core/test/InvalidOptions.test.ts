@@ -1,6 +1,7 @@
 import * as InvalidOptions from "@effect-llm/core/InvalidOptions"
+import * as LanguageModel from "@effect-llm/core/LanguageModel"
 import { assert, describe, it } from "@effect/vitest"
-import { Duration } from "effect"
+import { Duration, Effect, Stream } from "effect"
 import { refusal } from "./invalidOptionsFixtures.js"
 
 describe("InvalidOptions", () => {
@@ -40,6 +41,25 @@ describe("InvalidOptions", () => {
     InvalidOptions.share("M", "x", 1)
     InvalidOptions.share("M", "x", 0.01)
     assert.include(refusal(() => InvalidOptions.share("M", "x", 1, true)).message, "(0, 1), got 1")
+  })
+
+  it("required, isFunction and isModel", () => {
+    assert.include(refusal(() => InvalidOptions.required("M", "x", undefined)).message, "`x` is required")
+    assert.strictEqual(InvalidOptions.required("M", "x", 0), 0)
+    assert.include(refusal(() => InvalidOptions.isFunction("M", "f", 3)).message, "must be a function, got number")
+    InvalidOptions.isFunction("M", "f", undefined)
+    InvalidOptions.isFunction("M", "f", () => 1)
+    assert.include(refusal(() => InvalidOptions.isModel("M", "m", {})).message, "must be a model")
+    InvalidOptions.isModel(
+      "M",
+      "m",
+      LanguageModel.make({
+        provider: "p",
+        model: "m",
+        generate: () => Effect.die("unused"),
+        stream: () => Stream.die("unused")
+      })
+    )
   })
 
   it("oneOf lists what is allowed", () => {

@@ -6,6 +6,7 @@
  */
 import { LanguageModel } from "@effect-llm/core"
 import { Effect, ManagedRuntime, Stream } from "effect"
+import { times } from "./harness.js"
 import { providers, request } from "./providers.js"
 import { replayFetch, type Replies } from "./replay.js"
 import { stacks } from "./stacks.js"
@@ -39,7 +40,7 @@ export const setup = async (
         const runtime = ManagedRuntime.make(stack.layer(provider.layer(REPLAY_URL, fetch)))
         const model = await runtime.runPromise(LanguageModel.LanguageModel)
         const call = op === "generate" ? Effect.asVoid(model.generate(request)) : Stream.runDrain(model.stream(request))
-        const program = Effect.repeatN(call, calls - 1)
+        const program = times(call, calls)
         runs.push({
           provider: provider.name,
           op,

@@ -5,6 +5,7 @@
  */
 import { Effect, ManagedRuntime, RuntimeFlags, RuntimeFlagsPatch, Supervisor } from "effect"
 import { Session } from "node:inspector/promises"
+import { times } from "./harness.js"
 
 class OpCounter extends Supervisor.AbstractSupervisor<void> {
   count = 0
@@ -22,7 +23,7 @@ export const opsPerCall = async (
 ): Promise<number> => {
   const counter = new OpCounter()
   await runtime.runPromise(
-    Effect.repeatN(call, calls - 1).pipe(
+    times(call, calls).pipe(
       Effect.supervised(counter),
       Effect.withRuntimeFlagsPatch(RuntimeFlagsPatch.enable(RuntimeFlags.OpSupervision))
     )

@@ -10,7 +10,19 @@ import { LanguageModel } from "@effect-llm/core"
 import { Chunk, Effect, Layer, ManagedRuntime, Option, Stream } from "effect"
 import { REPLAY_URL, type Run, setup } from "./ab-stacks.js"
 import { bytesPerCall, opsPerCall } from "./footprint.js"
-import { gc, interleave, median, now, progress, type Result, sleep, startEmulator, writeResults } from "./harness.js"
+import {
+  gc,
+  interleave,
+  median,
+  now,
+  progress,
+  type Result,
+  sleep,
+  startEmulator,
+  times,
+  workers,
+  writeResults
+} from "./harness.js"
 import { type Provider, providers, request } from "./providers.js"
 import { replayFetch, type Replies } from "./replay.js"
 import { cacheFigures, stacks } from "./stacks.js"
@@ -62,7 +74,7 @@ const latencyAndThroughput = async (
   const warmUntil = now() + WARMUP_MS
   while (now() < warmUntil) {
     for (let i = 0; i < 50; i++) await raw()
-    await runtime.runPromise(Effect.repeatN(call, 49))
+    await runtime.runPromise(times(call, 50))
   }
 
   // the client's CPU time per call too (the emulator is another process): it moves less than the
@@ -80,7 +92,7 @@ const latencyAndThroughput = async (
     async () => {
       const start = now()
       const cpuStart = process.cpuUsage()
-      await runtime.runPromise(Effect.repeatN(call, SEQ_CALLS - 1))
+      await runtime.runPromise(times(call, SEQ_CALLS))
       cpu.lib.push(cpuMillis(cpuStart) / SEQ_CALLS)
       return (now() - start) / SEQ_CALLS
     }
@@ -121,9 +133,7 @@ const latencyAndThroughput = async (
     },
     async () => {
       const start = now()
-      await runtime.runPromise(
-        Effect.forEach(Array.from({ length: CONC_CALLS }), () => call, { concurrency: CONCURRENCY, discard: true })
-      )
+      await runtime.runPromise(workers(call, CONC_CALLS, CONCURRENCY))
       return CONC_CALLS / ((now() - start) / 1000)
     }
   )
@@ -141,7 +151,7 @@ const latencyAndThroughput = async (
   const rawBytes = await bytesPerCall(async (n) => {
     for (let i = 0; i < n; i++) await raw()
   }, FOOTPRINT_CALLS)
-  const libBytes = await bytesPerCall((n) => runtime.runPromise(Effect.repeatN(call, n - 1)), FOOTPRINT_CALLS)
+  const libBytes = await bytesPerCall((n) => runtime.runPromise(times(call, n)), FOOTPRINT_CALLS)
   progress(
     `${label} footprint: ${ops.toFixed(0)} Effect operations per call; allocated raw ${
       (rawBytes / 1024).toFixed(1)
@@ -188,7 +198,7 @@ const socketFree = async (provider: Provider, replies: Replies) => {
       })
       return Stream.unfoldChunkEffect(undefined, () => pull)
     })
-    const program = Effect.repeatN(Stream.runDrain(minimal), REPLAY_CALLS - 1)
+    const program = times(Stream.runDrain(minimal), REPLAY_CALLS)
     runs.unshift({
       provider: provider.name,
       op: "stream",
@@ -322,7 +332,7 @@ const streamRunFloor = async () => {
   const runtime = ManagedRuntime.make(Layer.empty)
   const run = Stream.runDrain(Stream.fromChunk(Chunk.of(1)))
   const ops = await opsPerCall(runtime, run, FOOTPRINT_CALLS)
-  const bytes = await bytesPerCall((n) => runtime.runPromise(Effect.repeatN(run, n - 1)), FOOTPRINT_CALLS)
+  const bytes = await bytesPerCall((n) => runtime.runPromise(times(run, n)), FOOTPRINT_CALLS)
   progress(`Effect Stream run: ${ops.toFixed(0)} Effect operations, ${(bytes / 1024).toFixed(1)} KiB per run`)
   record({
     name: "Effect Stream run (runDrain of one chunk) Effect operations per run",

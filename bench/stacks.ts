@@ -14,7 +14,7 @@ import {
 } from "@effect-llm/core"
 import type { GenerateRequest } from "@effect-llm/core/GenerateRequest"
 import { Effect, Layer, type ManagedRuntime } from "effect"
-import { interleave, now, progress, type Result } from "./harness.js"
+import { interleave, now, progress, type Result, times } from "./harness.js"
 
 export interface Stack {
   readonly name: string
@@ -89,7 +89,7 @@ export const cacheFigures = async (context: ExtraContext) => {
     },
     async () => {
       const start = now()
-      await context.runtime.runPromise(Effect.repeatN(context.model.generate(cacheable), context.calls - 1))
+      await context.runtime.runPromise(times(context.model.generate(cacheable), context.calls))
       return (now() - start) / context.calls
     }
   )
@@ -113,14 +113,14 @@ export const cacheFigures = async (context: ExtraContext) => {
     async () => {
       const start = now()
       await context.runtime.runPromise(
-        Effect.suspend(() => context.base.generate(unique())).pipe(Effect.repeatN(context.calls - 1))
+        times(Effect.suspend(() => context.base.generate(unique())), context.calls)
       )
       return (now() - start) / context.calls
     },
     async () => {
       const start = now()
       await context.runtime.runPromise(
-        Effect.suspend(() => context.model.generate(unique())).pipe(Effect.repeatN(context.calls - 1))
+        times(Effect.suspend(() => context.model.generate(unique())), context.calls)
       )
       return (now() - start) / context.calls
     }

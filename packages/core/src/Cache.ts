@@ -51,9 +51,11 @@ import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import type * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
+import * as RuntimeFlags from "effect/RuntimeFlags"
 import * as Stream from "effect/Stream"
 import * as CacheKey from "./CacheKey.js"
 import { CacheStore } from "./CacheStore.js"
@@ -62,7 +64,7 @@ import * as CallEvent from "./CallEvent.js"
 import type { CacheStatus, Completion } from "./Completion.js"
 import type { GenerateRequest } from "./GenerateRequest.js"
 import * as flight from "./internal/cacheFlight.js"
-import { type Given, Known, withGiven } from "./internal/given.js"
+import { clockOf, type Given, Known, runtimeOf, withGiven, withGivenFiber } from "./internal/given.js"
 import * as internalStream from "./internal/stream.js"
 import * as InvalidOptions from "./InvalidOptions.js"
 import * as LanguageModel from "./LanguageModel.js"
@@ -235,11 +237,15 @@ const apply = <E, R, RS>(
     completion.finishReason === "stop" || completion.finishReason === "tool-calls" ||
     (cacheTruncated && completion.finishReason === "length")
 
+  const count = (status: CacheStatus): void => {
+    if (status === "hit") hits.unsafeUpdate(1, noTags)
+    else if (status === "miss") misses.unsafeUpdate(1, noTags)
+    else bypasses.unsafeUpdate(1, noTags)
+  }
+
   const report = (request: GenerateRequest, status: CacheStatus, source?: "store" | "in-flight") =>
     Effect.withFiberRuntime<void>((fiber) => {
-      if (status === "hit") hits.unsafeUpdate(1, noTags)
-      else if (status === "miss") misses.unsafeUpdate(1, noTags)
-      else bypasses.unsafeUpdate(1, noTags)
+      count(status)
       // the event is built only for a listener
       if (fiber.getFiberRef(CallEvent.currentListeners).length === 0) return Effect.void
       return CallEvent.emit({
@@ -265,28 +271,33 @@ const apply = <E, R, RS>(
         Option.none()
       ))
 
+  // what is stored once an upstream call has ended: plain code for a store with a plain face, else
+  // the effect that writes it
   const after = (store: CacheStoreNs.Service, request: GenerateRequest) =>
   (
     current: flight.Flight<E>,
     exit: Exit.Exit<Completion | undefined, E>
-  ): Effect.Effect<void> => {
-    if (Exit.isFailure(exit) || exit.value === undefined || !cacheable(exit.value)) return Effect.void
+  ): Effect.Effect<void> | undefined => {
+    if (Exit.isFailure(exit) || exit.value === undefined || !cacheable(exit.value)) return undefined
     const completion = exit.value
-    return Effect.clockWith((clock) => {
-      const entry: CacheStoreNs.Entry = current.kind === "stream"
-        ? {
-          completion: stripStatus(completion),
-          chunks: current.chunks,
-          delays: current.delays,
-          storedAt: clock.unsafeCurrentTimeMillis()
-        }
-        : { completion: stripStatus(completion), storedAt: clock.unsafeCurrentTimeMillis() }
-      const entryTtl = request.cache?.ttl ?? ttl
-      return Effect.catchAll(
-        store.set(current.key, entry, entryTtl),
+    const entryOf = (now: number): CacheStoreNs.Entry =>
+      current.kind === "stream"
+        ? { completion: stripStatus(completion), chunks: current.chunks, delays: current.delays, storedAt: now }
+        : { completion: stripStatus(completion), storedAt: now }
+    const entryTtl = request.cache?.ttl ?? ttl
+    const sync = store.sync
+    if (sync !== undefined) {
+      const fiber = current.fiber!
+      const now = clockOf(fiber).unsafeCurrentTimeMillis()
+      sync.set(current.key, entryOf(now), Duration.toMillis(entryTtl), now)
+      return undefined
+    }
+    return Effect.clockWith((clock) =>
+      Effect.catchAll(
+        store.set(current.key, entryOf(clock.unsafeCurrentTimeMillis()), entryTtl),
         (error) => Effect.logWarning("effect-llm cache: write failed", error.message)
       )
-    })
+    )
   }
 
   const runGenerate =
@@ -323,7 +334,28 @@ const apply = <E, R, RS>(
         )
       })
 
-  // joins the flight for `key` or starts one (uninterruptible; the caller registers the leave)
+  /**
+   * Joins the flight for `key` or starts one, in plain code: call where nothing can interrupt before
+   * the waiter's leave is registered.
+   */
+  const enter = (
+    fiber: Fiber.RuntimeFiber<unknown, unknown>,
+    flags: RuntimeFlags.RuntimeFlags,
+    store: CacheStoreNs.Service,
+    request: GenerateRequest,
+    key: string,
+    kind: "generate" | "stream",
+    run: (current: flight.Flight<E>) => Effect.Effect<Completion | undefined, E, R>
+  ): { readonly flight: flight.Flight<E>; readonly waiter: flight.Waiter; readonly joined: boolean } => {
+    const existing = registry.get(key)
+    if (existing !== undefined) return { flight: existing, waiter: flight.join(existing), joined: true }
+    // the upstream call runs with the caller's context, fiber refs and flags, interruptible (by its last waiter)
+    const runtime = runtimeOf<R>(fiber, RuntimeFlags.enable(flags, RuntimeFlags.Interruption))
+    const started = flight.start(registry, key, kind, runtime, run, after(store, request))
+    return { flight: started.flight, waiter: started.waiter, joined: false }
+  }
+
+  /** {@link enter} as an effect that reports the lookup (call uninterruptibly; the caller registers the leave). */
   const acquire = (
     store: CacheStoreNs.Service,
     request: GenerateRequest,
@@ -331,13 +363,12 @@ const apply = <E, R, RS>(
     kind: "generate" | "stream",
     run: (current: flight.Flight<E>) => Effect.Effect<Completion | undefined, E, R>
   ): Effect.Effect<{ readonly flight: flight.Flight<E>; readonly waiter: flight.Waiter }, never, R> =>
-    Effect.suspend(() => {
-      const existing = registry.get(key)
-      if (existing !== undefined) {
-        const waiter = flight.join(existing)
-        return Effect.as(report(request, "hit", "in-flight"), { flight: existing, waiter })
-      }
-      return Effect.zipLeft(flight.start(registry, key, kind, run, after(store, request)), report(request, "miss"))
+    Effect.withFiberRuntime((fiber, status) => {
+      const entered = enter(fiber, status.runtimeFlags, store, request, key, kind, run)
+      return Effect.as(
+        entered.joined ? report(request, "hit", "in-flight") : report(request, "miss"),
+        entered
+      )
     })
 
   const replay = (entry: CacheStoreNs.Entry, completion: Completion): Stream.Stream<StreamEvent.StreamEvent> => {
@@ -368,22 +399,45 @@ const apply = <E, R, RS>(
             Effect.map(generate(request), bypassed)
           )
         }
-        return withGiven(getStore, (store) => {
+        return withGivenFiber(getStore, (store, fiber, flags) => {
           const key = CacheKey.make(self, request, keyOptions)
+          const refresh = request.cache?.mode === "refresh"
+          const sync = store.sync
+          if (sync !== undefined && fiber.getFiberRef(CallEvent.currentListeners).length === 0) {
+            // a store in the process and no listener: the lookup, the flight and the wait in one
+            // effect (registered at once: no interruption between joining and the leave)
+            return Effect.async<Completion, E>((resume) => {
+              if (!refresh && !registry.has(key)) {
+                const found = sync.get(key, clockOf(fiber).unsafeCurrentTimeMillis())
+                if (found !== undefined) {
+                  count("hit")
+                  return resume(Effect.succeed(hit(found)))
+                }
+              }
+              const entered = enter(fiber, flags, store, request, key, "generate", run(request))
+              count(entered.joined ? "hit" : "miss")
+              return flight.wait(registry, entered.flight, entered.waiter, withStatus, resume)
+            })
+          }
           const shared = Effect.uninterruptibleMask((restore) =>
             Effect.flatMap(
               acquire(store, request, key, "generate", run(request)),
               ({ flight: current, waiter }) =>
-                Effect.map(
-                  restore(flight.awaitCompletion(registry, current, waiter)),
-                  (completion) => withStatus(completion, flight.statusOf(current, waiter))
+                Effect.onInterrupt(
+                  restore(
+                    Effect.async<Completion, E>((resume) => flight.wait(registry, current, waiter, withStatus, resume))
+                  ),
+                  () => flight.leave(registry, current, waiter)
                 )
             )
           )
-          if (request.cache?.mode === "refresh" || registry.has(key)) return shared
-          return Effect.flatMap(lookup(store, key), (found) => {
-            if (Option.isNone(found)) return shared
-            return Effect.as(report(request, "hit", "store"), hit(found.value))
+          if (refresh || registry.has(key)) return shared
+          const found = sync !== undefined
+            ? Effect.sync(() => Option.fromNullable(sync.get(key, clockOf(fiber).unsafeCurrentTimeMillis())))
+            : lookup(store, key)
+          return Effect.flatMap(found, (entry) => {
+            if (Option.isNone(entry)) return shared
+            return Effect.as(report(request, "hit", "store"), hit(entry.value))
           })
         })
       }

@@ -125,6 +125,23 @@ export interface Service {
   readonly set: (key: string, entry: Entry, ttl: Duration.Duration) => Effect.Effect<void, CacheStoreError>
   /** Removes the entry under `key`, if any. */
   readonly delete: (key: string) => Effect.Effect<void, CacheStoreError>
+  /**
+   * The same store as plain functions, for a store in the process (the memory store): the cache
+   * then reads and writes it with no effect per operation. Optional; it must agree with `get` and
+   * `set` (the conformance suite checks that it does).
+   */
+  readonly sync?: SyncFace
+}
+
+/**
+ * A store's plain face (see `Service.sync`): `now` is the caller's clock, in milliseconds.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface SyncFace {
+  readonly get: (key: string, now: number) => Entry | undefined
+  readonly set: (key: string, entry: Entry, ttlMillis: number, now: number) => void
 }
 
 /**
@@ -193,36 +210,37 @@ const buildMemory = (options: MemoryOptions | undefined): Service => {
     }
   }
 
+  const get = (key: string, now: number): Entry | undefined => {
+    const slot = slots.get(key)
+    if (slot === undefined) return undefined
+    if (slot.expiresAt <= now) {
+      remove(key)
+      return undefined
+    }
+    slots.delete(key)
+    slots.set(key, slot)
+    return slot.entry
+  }
+
+  const set = (key: string, entry: Entry, ttlMillis: number, now: number): void => {
+    remove(key)
+    if (!(ttlMillis > 0)) return
+    const size = entryBytes(entry)
+    if (size > maxBytes) return
+    slots.set(key, { entry, expiresAt: now + ttlMillis, bytes: size })
+    bytes += size
+    evict()
+  }
+
   return {
     get: (key) =>
-      Effect.clockWith((clock) =>
-        Effect.sync(() => {
-          const slot = slots.get(key)
-          if (slot === undefined) return Option.none()
-          if (slot.expiresAt <= clock.unsafeCurrentTimeMillis()) {
-            remove(key)
-            return Option.none()
-          }
-          slots.delete(key)
-          slots.set(key, slot)
-          return Option.some(slot.entry)
-        })
-      ),
+      Effect.clockWith((clock) => Effect.sync(() => Option.fromNullable(get(key, clock.unsafeCurrentTimeMillis())))),
     set: (key, entry, ttl) =>
       Effect.clockWith((clock) =>
-        Effect.sync(() => {
-          remove(key)
-          const millis = Duration.toMillis(ttl)
-          if (!(millis > 0)) return
-          const size = entryBytes(entry)
-          if (size > maxBytes) return
-          const now = clock.unsafeCurrentTimeMillis()
-          slots.set(key, { entry, expiresAt: now + millis, bytes: size })
-          bytes += size
-          evict()
-        })
+        Effect.sync(() => set(key, entry, Duration.toMillis(ttl), clock.unsafeCurrentTimeMillis()))
       ),
-    delete: (key) => Effect.sync(() => remove(key))
+    delete: (key) => Effect.sync(() => remove(key)),
+    sync: { get, set }
   }
 }
 

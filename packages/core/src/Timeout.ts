@@ -50,10 +50,10 @@ import * as FiberRef from "effect/FiberRef"
 import { dual } from "effect/Function"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as Runtime from "effect/Runtime"
 import * as Stream from "effect/Stream"
 import * as CallEvent from "./CallEvent.js"
 import type { GenerateRequest } from "./GenerateRequest.js"
+import { runtimeOf } from "./internal/given.js"
 import * as internalStream from "./internal/stream.js"
 import { scheduleOn, sleepWithin as internalSleepWithin, withDeadline } from "./internal/timeoutDeadline.js"
 import * as InvalidOptions from "./InvalidOptions.js"
@@ -217,14 +217,6 @@ const noPhase = (): Timeout => {
   throw new Error("effect-llm: a stream phase's deadline on a generate call")
 }
 
-/** A fiber of its own for the timers of a `TestClock` (only built when one is needed). */
-const timerRuntime = (fiber: RuntimeFiber): Runtime.Runtime<never> =>
-  Runtime.make({
-    context: fiber.currentContext,
-    fiberRefs: fiber.getFiberRefs(),
-    runtimeFlags: Runtime.defaultRuntimeFlags
-  })
-
 /**
  * Applies timeouts to a model's calls. Keeps the model's requirements; adds `Timeout` (already
  * part of `ProviderError`) to its errors. Throws `InvalidOptions` for options it cannot work with,
@@ -267,7 +259,8 @@ export const withTimeouts: {
       firstEvent: streaming
         ? (now) => CallEvent.emit({ _tag: "FirstToken", provider, model, afterMillis: now - started })
         : undefined,
-      schedule: scheduleOn(clock, fiber, timerRuntime)
+      // the timers of a `TestClock` run in fibers of their own (their runtime built only when needed)
+      schedule: scheduleOn(clock, fiber, (fiber) => runtimeOf(fiber))
     })
   }
   return LanguageModel.transform(self, {

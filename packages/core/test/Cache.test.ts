@@ -12,6 +12,17 @@ import { refusesFor } from "./invalidOptionsFixtures.js"
 
 const Store = CacheStore.layerMemory()
 
+/** The memory store without its sync face: a store with effects only. */
+const effectsOnly = (): CacheStore.Service => {
+  const { sync: _, ...effects } = CacheStore.makeMemory()
+  return effects
+}
+
+const stores = [
+  ["memory store", Store],
+  ["a store with effects only", Layer.sync(CacheStore.CacheStore, effectsOnly)]
+] as const
+
 const collect = <E, R>(stream: Stream.Stream<StreamEvent.StreamEvent, E, R>) =>
   Effect.map(Stream.runCollect(stream), (chunk) => split(Chunk.toReadonlyArray(chunk)))
 
@@ -246,126 +257,130 @@ describe("Cache", () => {
       }).pipe(Effect.provide(Store)))
   })
 
-  describe("single-flight", () => {
-    it.effect("N concurrent identical calls make one upstream call", () =>
-      Effect.gen(function*() {
-        const fake = makeFake({ defaults: { delay: "1 second" } })
-        const model = Cache.withCache(fake.model)
-        const fiber = yield* Effect.fork(Effect.all(Array.from({ length: 10 }, () => model.generate(ask("hi"))), {
-          concurrency: "unbounded"
-        }))
-        yield* settle
-        yield* TestClock.adjust("1 second")
-        const completions = yield* Fiber.join(fiber)
-        assert.strictEqual(fake.state.calls, 1)
-        assert.deepStrictEqual(completions.map((c) => c.text), Array(10).fill("answer 1"))
-        assert.deepStrictEqual(
-          completions.map((c) => c.cache).sort(),
-          ["hit", "hit", "hit", "hit", "hit", "hit", "hit", "hit", "hit", "miss"]
-        )
-        // and the answer was stored
-        assert.strictEqual((yield* model.generate(ask("hi"))).cache, "hit")
-        assert.strictEqual(fake.state.calls, 1)
-      }).pipe(Effect.provide(Store)))
+  // the memory store is read and written in plain code (its sync face); a store with effects only
+  // (a shared one) takes the general path: both keep the single-flight guarantees
+  for (const [storeName, Store] of stores) {
+    describe(`single-flight (${storeName})`, () => {
+      it.effect("N concurrent identical calls make one upstream call", () =>
+        Effect.gen(function*() {
+          const fake = makeFake({ defaults: { delay: "1 second" } })
+          const model = Cache.withCache(fake.model)
+          const fiber = yield* Effect.fork(Effect.all(Array.from({ length: 10 }, () => model.generate(ask("hi"))), {
+            concurrency: "unbounded"
+          }))
+          yield* settle
+          yield* TestClock.adjust("1 second")
+          const completions = yield* Fiber.join(fiber)
+          assert.strictEqual(fake.state.calls, 1)
+          assert.deepStrictEqual(completions.map((c) => c.text), Array(10).fill("answer 1"))
+          assert.deepStrictEqual(
+            completions.map((c) => c.cache).sort(),
+            ["hit", "hit", "hit", "hit", "hit", "hit", "hit", "hit", "hit", "miss"]
+          )
+          // and the answer was stored
+          assert.strictEqual((yield* model.generate(ask("hi"))).cache, "hit")
+          assert.strictEqual(fake.state.calls, 1)
+        }).pipe(Effect.provide(Store)))
 
-    it.effect("when the leader fails, the followers get the same typed failure; nothing is kept", () =>
-      Effect.gen(function*() {
-        const fake = makeFake({ defaults: { delay: "1 second" } })
-        fake.state.script.push({ fail: serverError, delay: "1 second" })
-        const model = Cache.withCache(fake.model)
-        const fibers = yield* Effect.forEach([1, 2, 3], () => Effect.fork(model.generate(ask("hi"))))
-        yield* settle
-        yield* TestClock.adjust("1 second")
-        for (const fiber of fibers) {
-          const exit = yield* Fiber.await(fiber)
-          assert.deepStrictEqual(exit, Exit.fail(serverError))
-        }
-        assert.strictEqual(fake.state.calls, 1)
-        const next = yield* Effect.fork(model.generate(ask("hi")))
-        yield* TestClock.adjust("1 second")
-        assert.strictEqual((yield* Fiber.join(next)).cache, "miss")
-        assert.strictEqual(fake.state.calls, 2)
-      }).pipe(Effect.provide(Store)))
+      it.effect("when the leader fails, the followers get the same typed failure; nothing is kept", () =>
+        Effect.gen(function*() {
+          const fake = makeFake({ defaults: { delay: "1 second" } })
+          fake.state.script.push({ fail: serverError, delay: "1 second" })
+          const model = Cache.withCache(fake.model)
+          const fibers = yield* Effect.forEach([1, 2, 3], () => Effect.fork(model.generate(ask("hi"))))
+          yield* settle
+          yield* TestClock.adjust("1 second")
+          for (const fiber of fibers) {
+            const exit = yield* Fiber.await(fiber)
+            assert.deepStrictEqual(exit, Exit.fail(serverError))
+          }
+          assert.strictEqual(fake.state.calls, 1)
+          const next = yield* Effect.fork(model.generate(ask("hi")))
+          yield* TestClock.adjust("1 second")
+          assert.strictEqual((yield* Fiber.join(next)).cache, "miss")
+          assert.strictEqual(fake.state.calls, 2)
+        }).pipe(Effect.provide(Store)))
 
-    it.effect("a call built while the same call is in flight and run after it reads the stored answer", () =>
-      Effect.gen(function*() {
-        const fake = makeFake({ defaults: { delay: "1 second" } })
-        // the store given directly (as the layer form does): the decision is still made when the call runs
-        const model = Cache.withStore(fake.model, yield* CacheStore.CacheStore)
-        const leader = yield* Effect.fork(model.generate(ask("hi")))
-        yield* settle
-        const later = model.generate(ask("hi"))
-        yield* TestClock.adjust("1 second")
-        assert.strictEqual((yield* Fiber.join(leader)).cache, "miss")
-        assert.strictEqual((yield* later).cache, "hit")
-        assert.strictEqual(fake.state.calls, 1)
-      }).pipe(Effect.provide(Store)))
+      it.effect("a call built while the same call is in flight and run after it reads the stored answer", () =>
+        Effect.gen(function*() {
+          const fake = makeFake({ defaults: { delay: "1 second" } })
+          // the store given directly (as the layer form does): the decision is still made when the call runs
+          const model = Cache.withStore(fake.model, yield* CacheStore.CacheStore)
+          const leader = yield* Effect.fork(model.generate(ask("hi")))
+          yield* settle
+          const later = model.generate(ask("hi"))
+          yield* TestClock.adjust("1 second")
+          assert.strictEqual((yield* Fiber.join(leader)).cache, "miss")
+          assert.strictEqual((yield* later).cache, "hit")
+          assert.strictEqual(fake.state.calls, 1)
+        }).pipe(Effect.provide(Store)))
 
-    it.effect("interrupting a follower, even the first caller, leaves the call running for the others", () =>
-      Effect.gen(function*() {
-        const fake = makeFake({ defaults: { delay: "1 second" } })
-        const model = Cache.withCache(fake.model)
-        const [first, second, third] = yield* Effect.forEach([1, 2, 3], () => Effect.fork(model.generate(ask("hi"))))
-        yield* settle
-        yield* Fiber.interrupt(second!)
-        yield* Fiber.interrupt(first!) // the one who started the call
-        assert.strictEqual(fake.state.interrupted, 0)
-        yield* TestClock.adjust("1 second")
-        const completion = yield* Fiber.join(third!)
-        assert.strictEqual(completion.text, "answer 1")
-        // the first caller left, so the one that stayed paid for the call
-        assert.strictEqual(completion.cache, "miss")
-        assert.strictEqual(fake.state.calls, 1)
-        assert.strictEqual(fake.state.interrupted, 0)
-        assert.strictEqual((yield* model.generate(ask("hi"))).cache, "hit")
-      }).pipe(Effect.provide(Store)))
+      it.effect("interrupting a follower, even the first caller, leaves the call running for the others", () =>
+        Effect.gen(function*() {
+          const fake = makeFake({ defaults: { delay: "1 second" } })
+          const model = Cache.withCache(fake.model)
+          const [first, second, third] = yield* Effect.forEach([1, 2, 3], () => Effect.fork(model.generate(ask("hi"))))
+          yield* settle
+          yield* Fiber.interrupt(second!)
+          yield* Fiber.interrupt(first!) // the one who started the call
+          assert.strictEqual(fake.state.interrupted, 0)
+          yield* TestClock.adjust("1 second")
+          const completion = yield* Fiber.join(third!)
+          assert.strictEqual(completion.text, "answer 1")
+          // the first caller left, so the one that stayed paid for the call
+          assert.strictEqual(completion.cache, "miss")
+          assert.strictEqual(fake.state.calls, 1)
+          assert.strictEqual(fake.state.interrupted, 0)
+          assert.strictEqual((yield* model.generate(ask("hi"))).cache, "hit")
+        }).pipe(Effect.provide(Store)))
 
-    it.effect("interrupting every caller interrupts the upstream call", () =>
-      Effect.gen(function*() {
-        const fake = makeFake({ defaults: { delay: "1 second" } })
-        const model = Cache.withCache(fake.model)
-        const fibers = yield* Effect.forEach([1, 2, 3], () => Effect.fork(model.generate(ask("hi"))))
-        yield* settle
-        yield* Fiber.interrupt(fibers[0]!)
-        yield* Fiber.interrupt(fibers[1]!)
-        assert.strictEqual(fake.state.interrupted, 0)
-        yield* Fiber.interrupt(fibers[2]!)
-        assert.strictEqual(fake.state.interrupted, 1)
-        // nothing stored, and a new call starts a new upstream call
-        const next = yield* Effect.fork(model.generate(ask("hi")))
-        yield* settle
-        yield* TestClock.adjust("1 second")
-        const completion = yield* Fiber.join(next)
-        assert.strictEqual(completion.cache, "miss")
-        assert.strictEqual(completion.text, "answer 2")
-      }).pipe(Effect.provide(Store)))
+      it.effect("interrupting every caller interrupts the upstream call", () =>
+        Effect.gen(function*() {
+          const fake = makeFake({ defaults: { delay: "1 second" } })
+          const model = Cache.withCache(fake.model)
+          const fibers = yield* Effect.forEach([1, 2, 3], () => Effect.fork(model.generate(ask("hi"))))
+          yield* settle
+          yield* Fiber.interrupt(fibers[0]!)
+          yield* Fiber.interrupt(fibers[1]!)
+          assert.strictEqual(fake.state.interrupted, 0)
+          yield* Fiber.interrupt(fibers[2]!)
+          assert.strictEqual(fake.state.interrupted, 1)
+          // nothing stored, and a new call starts a new upstream call
+          const next = yield* Effect.fork(model.generate(ask("hi")))
+          yield* settle
+          yield* TestClock.adjust("1 second")
+          const completion = yield* Fiber.join(next)
+          assert.strictEqual(completion.cache, "miss")
+          assert.strictEqual(completion.text, "answer 2")
+        }).pipe(Effect.provide(Store)))
 
-    it.effect("a stream caller joins a generate call in flight, and the other way round", () =>
-      Effect.gen(function*() {
-        const fake = makeFake({ defaults: { delay: "1 second" } })
-        const model = Cache.withCache(fake.model)
-        const leader = yield* Effect.fork(model.generate(ask("g")))
-        yield* settle
-        const streamer = yield* Effect.fork(collect(model.stream(ask("g"))))
-        yield* settle
-        yield* TestClock.adjust("1 second")
-        assert.strictEqual((yield* Fiber.join(leader)).cache, "miss")
-        const streamed = yield* Fiber.join(streamer)
-        assert.deepStrictEqual(streamed.deltas, ["answer 1"])
-        assert.strictEqual(streamed.finish?.cache, "hit")
+      it.effect("a stream caller joins a generate call in flight, and the other way round", () =>
+        Effect.gen(function*() {
+          const fake = makeFake({ defaults: { delay: "1 second" } })
+          const model = Cache.withCache(fake.model)
+          const leader = yield* Effect.fork(model.generate(ask("g")))
+          yield* settle
+          const streamer = yield* Effect.fork(collect(model.stream(ask("g"))))
+          yield* settle
+          yield* TestClock.adjust("1 second")
+          assert.strictEqual((yield* Fiber.join(leader)).cache, "miss")
+          const streamed = yield* Fiber.join(streamer)
+          assert.deepStrictEqual(streamed.deltas, ["answer 1"])
+          assert.strictEqual(streamed.finish?.cache, "hit")
 
-        const streamLeader = yield* Effect.fork(collect(model.stream(ask("s"))))
-        yield* settle
-        const generator = yield* Effect.fork(model.generate(ask("s")))
-        yield* settle
-        yield* TestClock.adjust("1 second")
-        assert.strictEqual((yield* Fiber.join(streamLeader)).finish?.cache, "miss")
-        const generated = yield* Fiber.join(generator)
-        assert.strictEqual(generated.text, "answer 2")
-        assert.strictEqual(generated.cache, "hit")
-        assert.strictEqual(fake.state.calls, 2)
-      }).pipe(Effect.provide(Store)))
-  })
+          const streamLeader = yield* Effect.fork(collect(model.stream(ask("s"))))
+          yield* settle
+          const generator = yield* Effect.fork(model.generate(ask("s")))
+          yield* settle
+          yield* TestClock.adjust("1 second")
+          assert.strictEqual((yield* Fiber.join(streamLeader)).finish?.cache, "miss")
+          const generated = yield* Fiber.join(generator)
+          assert.strictEqual(generated.text, "answer 2")
+          assert.strictEqual(generated.cache, "hit")
+          assert.strictEqual(fake.state.calls, 2)
+        }).pipe(Effect.provide(Store)))
+    })
+  }
 
   describe("streams", () => {
     it.effect("a finished stream is stored and replayed with the same chunks", () =>

@@ -16,7 +16,8 @@
  *   store's own serialisation: a remote store keeps `CacheStore.encodeJson(entry)`);
  * - `set` replaces; `delete` removes; keys are independent;
  * - expiry is judged with `Clock` (the tests drive it with `TestClock`): a remote store keeps the
- *   deadline beside the value and checks it on `get`, using its native expiry only to collect.
+ *   deadline beside the value and checks it on `get`, using its native expiry only to collect;
+ * - a store with a sync face (`Service.sync`, a store in the process) is one store through both.
  *
  * The layer is built afresh for every test; keys carry a random prefix so that a store sharing
  * state across builds (Redis) does not see other tests' entries.
@@ -24,7 +25,7 @@
 import * as CacheStore from "@effect-llm/core/CacheStore"
 import type { Completion } from "@effect-llm/core/Completion"
 import { assert, describe, it } from "@effect/vitest"
-import { Duration, Effect, type Layer, Option, TestClock } from "effect"
+import { Clock, Duration, Effect, type Layer, Option, TestClock } from "effect"
 
 const completion = (text: string, extra?: Partial<Completion>): Completion => ({
   text,
@@ -137,6 +138,29 @@ export const cacheStoreConformance = <E>(name: string, layer: Layer.Layer<CacheS
           yield* store.set(long, sampleEntry("long"), Duration.minutes(1))
           assert.strictEqual(Option.getOrThrow(yield* store.get(namespaced)).completion.text, "ns")
           assert.strictEqual(Option.getOrThrow(yield* store.get(long)).completion.text, "long")
+        })
+      ))
+
+    it.effect("its sync face, when it has one, is the same store: each sees what the other wrote and expires it alike", () =>
+      run((store, key) =>
+        Effect.gen(function*() {
+          const sync = store.sync
+          if (sync === undefined) return
+          const now = yield* Clock.currentTimeMillis
+          sync.set(key("plain"), sampleEntry("plain"), 10_000, now)
+          yield* store.set(key("effect"), sampleEntry("effect"), Duration.seconds(10))
+          assert.strictEqual(Option.getOrThrow(yield* store.get(key("plain"))).completion.text, "plain")
+          assert.strictEqual(sync.get(key("effect"), now)?.completion.text, "effect")
+          assert.isUndefined(sync.get(key("unknown"), now))
+          yield* store.delete(key("plain"))
+          assert.isUndefined(sync.get(key("plain"), now))
+          // expiry judged with the time given (the caller's clock)
+          assert.isDefined(sync.get(key("effect"), now + 9_999))
+          assert.isUndefined(sync.get(key("effect"), now + 10_000))
+          assert.isTrue(Option.isNone(yield* store.get(key("effect"))))
+          // a TTL of zero stores nothing
+          sync.set(key("zero"), sampleEntry("zero"), 0, now)
+          assert.isUndefined(sync.get(key("zero"), now))
         })
       ))
   })

@@ -1,7 +1,7 @@
 /**
  * Single-flight: concurrent identical calls share one upstream call.
  *
- * A flight is one upstream call running in a daemon fiber, with the callers waiting on it
+ * A flight is one upstream call running in a fiber of its own, with the callers waiting on it
  * (reference-counted). It buffers what a stream has produced so far, so a caller joining late
  * replays the buffer and then follows live. When the last waiter leaves before the call ends, the
  * fiber is interrupted (which aborts the HTTP request); a waiter leaving while others remain changes
@@ -16,6 +16,7 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
 import * as Option from "effect/Option"
+import * as Runtime from "effect/Runtime"
 import * as Stream from "effect/Stream"
 import type { CacheStatus, Completion } from "../Completion.js"
 import * as StreamEvent from "../StreamEvent.js"
@@ -64,64 +65,64 @@ export const join = <E>(flight: Flight<E>): Waiter => {
 }
 
 /**
- * Starts a flight: registers it, then runs `run` in a daemon fiber (which inherits the caller's
- * context and fiber refs). `after` runs in that fiber once the call has ended and its waiters
- * have been woken (storing the answer), before the flight is unregistered, so calls arriving
- * meanwhile join the finished flight instead of calling upstream again. Call uninterruptibly (only
- * `run` is interruptible in the forked fiber).
+ * Starts a flight: registers it with its first waiter and runs `run` in a fiber of its own, made
+ * from `runtime` (the caller's context and fiber refs) and started at once. When the call ends, an
+ * observer wakes its waiters, then `after` stores the answer (plain code; or an effect it returns,
+ * run in another fiber) before the flight is unregistered, so calls arriving meanwhile join the
+ * finished flight instead of calling upstream again. Plain code: call it where nothing can
+ * interrupt between the start and the registration of the first waiter's leave.
  *
  * @internal
  */
-export const start = <E, R, R2>(
+export const start = <E, R>(
   registry: Registry<E>,
   key: string,
   kind: "generate" | "stream",
+  runtime: Runtime.Runtime<R>,
   run: (flight: Flight<E>) => Effect.Effect<Completion | undefined, E, R>,
-  after: (flight: Flight<E>, exit: Exit.Exit<Completion | undefined, E>) => Effect.Effect<void, never, R2>
-): Effect.Effect<{ readonly flight: Flight<E>; readonly waiter: Waiter }, never, R | R2> =>
-  Effect.suspend(() => {
-    const waiter = newWaiter()
-    const flight: Flight<E> = {
-      key,
-      kind,
-      chunks: [],
-      delays: [],
-      exit: undefined,
-      observers: new Set(),
-      signal: undefined,
-      waiters: new Set([waiter]),
-      payer: waiter,
-      fiber: undefined
-    }
-    registry.set(key, flight)
-    // forked from an uninterruptible region, the fiber is uninterruptible but for the call itself
-    const body = Effect.flatMap(Effect.exit(Effect.interruptible(Effect.suspend(() => run(flight)))), (exit) => {
-      flight.exit = exit
-      for (const observer of flight.observers) observer(exit)
-      flight.observers.clear()
-      notify(flight)
-      return Effect.ensuring(
-        after(flight, exit),
-        Effect.sync(() => {
-          if (registry.get(key) === flight) registry.delete(key)
-        })
-      )
-    })
-    return Effect.map(Effect.forkDaemon(body), (fiber) => {
-      flight.fiber = fiber
-      return { flight, waiter }
-    })
+  after: (flight: Flight<E>, exit: Exit.Exit<Completion | undefined, E>) => Effect.Effect<void, never, R> | undefined
+): { readonly flight: Flight<E>; readonly waiter: Waiter } => {
+  const waiter = newWaiter()
+  const flight: Flight<E> = {
+    key,
+    kind,
+    chunks: [],
+    delays: [],
+    exit: undefined,
+    observers: new Set(),
+    signal: undefined,
+    waiters: new Set([waiter]),
+    payer: waiter,
+    fiber: undefined
+  }
+  registry.set(key, flight)
+  const unregister = () => {
+    if (registry.get(key) === flight) registry.delete(key)
+  }
+  const fiber = Runtime.runFork(runtime)(Effect.suspend(() => run(flight)))
+  flight.fiber = fiber
+  fiber.addObserver((exit) => {
+    flight.exit = exit
+    for (const observer of flight.observers) observer(exit)
+    flight.observers.clear()
+    notify(flight)
+    const write = after(flight, exit)
+    if (write === undefined) return unregister()
+    Runtime.runFork(runtime)(Effect.ensuring(write, Effect.sync(unregister)))
   })
+  return { flight, waiter }
+}
 
 /**
- * A waiter leaves (its caller got its answer, stopped reading or was interrupted). The last waiter
- * to leave a call in progress unregisters the flight and interrupts the upstream call.
+ * A waiter leaves (its caller got its answer, stopped reading or was interrupted); a second leave
+ * of the same waiter does nothing. The last waiter to leave a call in progress unregisters the
+ * flight and interrupts the upstream call.
  *
  * @internal
  */
 export const leave = <E>(registry: Registry<E>, flight: Flight<E>, waiter: Waiter): Effect.Effect<void> =>
   Effect.suspend(() => {
-    flight.waiters.delete(waiter)
+    if (!flight.waiters.delete(waiter)) return Effect.void
     if (flight.exit !== undefined) return Effect.void
     if (flight.payer === waiter) {
       flight.payer = undefined
@@ -142,29 +143,35 @@ export const statusOf = <E>(flight: Flight<E>, waiter: Waiter): CacheStatus => f
 const sharedStreamWithoutFinish = Effect.dieMessage("effect-llm: the shared stream ended without a Finish event")
 
 /**
- * The completion of a flight, for a `generate` caller: one wait, which leaves the flight when it
- * ends or is interrupted. Call with the waiter registered.
+ * Waits for the completion of a flight, for a `generate` caller: `resume` gets it (with the status
+ * the waiter paid for) when the call ends; the returned canceler leaves the flight. Plain code, for
+ * the register function of an `Effect.async`. Call with the waiter registered.
  *
  * @internal
  */
-export const awaitCompletion = <E>(
+export const wait = <E>(
   registry: Registry<E>,
   flight: Flight<E>,
-  waiter: Waiter
-): Effect.Effect<Completion, E> =>
-  Effect.async<Completion, E>((resume) => {
-    const answer = (exit: Exit.Exit<Completion | undefined, E>) => {
-      flight.waiters.delete(waiter)
-      if (exit._tag === "Failure") return resume(Exit.failCause(exit.cause))
-      resume(exit.value === undefined ? sharedStreamWithoutFinish : Exit.succeed(exit.value))
-    }
-    if (flight.exit !== undefined) return answer(flight.exit)
-    flight.observers.add(answer)
-    return Effect.suspend(() => {
-      flight.observers.delete(answer)
-      return leave(registry, flight, waiter)
-    })
+  waiter: Waiter,
+  withStatus: (completion: Completion, status: CacheStatus) => Completion,
+  resume: (effect: Effect.Effect<Completion, E>) => void
+): Effect.Effect<void> | undefined => {
+  const answer = (exit: Exit.Exit<Completion | undefined, E>) => {
+    const status = statusOf(flight, waiter)
+    flight.waiters.delete(waiter)
+    if (exit._tag === "Failure") return resume(Exit.failCause(exit.cause))
+    resume(exit.value === undefined ? sharedStreamWithoutFinish : Exit.succeed(withStatus(exit.value, status)))
+  }
+  if (flight.exit !== undefined) {
+    answer(flight.exit)
+    return undefined
+  }
+  flight.observers.add(answer)
+  return Effect.suspend(() => {
+    flight.observers.delete(answer)
+    return leave(registry, flight, waiter)
   })
+}
 
 /**
  * A flight read as a stream: what has arrived so far, then live deltas, then `Finish` (or the

@@ -30,22 +30,26 @@ export const track = <E extends { readonly _tag: string; readonly provider?: str
     const start = performance.now()
     return yield* call.pipe(
       Effect.tap((c) =>
-        Effect.sync(() =>
+        Effect.sync(() => {
+          // a cache hit spent nothing: its stored usage and cost are what it saved (as the ledger records it)
+          const hit = c.cache === "hit"
           rows.push({
             label,
             provider: c.provider,
             model: c.servedModel,
             millis: performance.now() - start,
-            inputTokens: c.usage.inputTokens,
-            outputTokens: c.usage.outputTokens,
-            costUsd: c.costUsd,
+            inputTokens: hit ? 0 : c.usage.inputTokens,
+            outputTokens: hit ? 0 : c.usage.outputTokens,
+            costUsd: hit && c.costUsd !== undefined ? 0 : c.costUsd,
             outcome: c.attempts.length > 1
               ? c.attempts.map((a) => `${a.model}:${a.outcome}`).join(" > ")
+              : hit && c.costUsd !== undefined
+              ? `ok (saved $${c.costUsd.toFixed(6)})`
               : "ok",
             cache: c.cache ?? "-",
             attempts: c.attempts.length
           })
-        )
+        })
       ),
       Effect.tapError((e) =>
         Effect.sync(() =>

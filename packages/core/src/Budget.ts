@@ -50,6 +50,7 @@ import * as DateTime from "effect/DateTime"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import type * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
@@ -58,7 +59,7 @@ import * as BudgetStore from "./BudgetStore.js"
 import * as CallEvent from "./CallEvent.js"
 import type { Completion, Usage } from "./Completion.js"
 import type { GenerateRequest } from "./GenerateRequest.js"
-import { type Given, Known, withGiven } from "./internal/given.js"
+import { clockOf, type Given, Known, withGiven, withGivenFiber } from "./internal/given.js"
 import { Sweeper } from "./internal/sweep.js"
 import * as InvalidOptions from "./InvalidOptions.js"
 import * as LanguageModel from "./LanguageModel.js"
@@ -397,6 +398,18 @@ interface Plan {
   readonly items: ReadonlyArray<{ readonly scope: string; readonly unit: "tokens" | "usd" }>
 }
 
+/** What a reservation asks the store for, before it asks (see `draft` in `makeEnforcer`). */
+type Draft =
+  | { readonly _tag: "Refused"; readonly refusal: Effect.Effect<never, BudgetExceeded> }
+  | { readonly _tag: "Free"; readonly plan: Plan }
+  | {
+    readonly _tag: "Reserve"
+    readonly target: Tokenizer.Target
+    readonly scoped: ReadonlyArray<{ readonly rule: Rule; readonly scope: string }>
+    readonly plan: (k: number) => Plan
+    readonly reservation: BudgetStore.ReserveRequest
+  }
+
 /**
  * Reserves, refuses or reconciles; shared by `generate` and `stream`.
  */
@@ -452,22 +465,44 @@ const makeEnforcer = (options: Options, checked: Checked) => {
     unit: "tokens" | "usd",
     limit: number,
     spent: number,
-    requested: number
-  ) =>
-    Effect.zipRight(
-      CallEvent.emit({ _tag: "BudgetDecision", decision: "refused", scope, unit, amount: requested }),
-      Effect.fail(
-        new BudgetExceeded({
-          provider: plan.target.provider,
-          model: plan.target.model,
-          scope,
-          unit,
-          limit,
-          spent,
-          requested
-        })
-      )
+    requested: number,
+    listening: boolean
+  ): Effect.Effect<never, BudgetExceeded> => {
+    const refused = Effect.fail(
+      new BudgetExceeded({
+        provider: plan.target.provider,
+        model: plan.target.model,
+        scope,
+        unit,
+        limit,
+        spent,
+        requested
+      })
     )
+    if (!listening) return refused
+    return Effect.zipRight(
+      CallEvent.emit({ _tag: "BudgetDecision", decision: "refused", scope, unit, amount: requested }),
+      refused
+    )
+  }
+
+  /** The model a request is priced and counted for, or the defect of an unpriced one under a USD limit. */
+  const infoFor = (
+    catalog: ModelCatalog.Service,
+    target: Tokenizer.Target
+  ): ModelCatalog.ModelInfo | undefined | Effect.Effect<never> => {
+    const info = Option.getOrUndefined(catalog.find(target.provider, target.model))
+    if (info !== undefined || !needsUsd) return info
+    if (options.unpricedFallback === undefined) return Effect.die(new ModelCatalog.UnknownModel(target))
+    return {
+      provider: target.provider,
+      model: target.model,
+      pricing: options.unpricedFallback,
+      contextWindow: Number.MAX_SAFE_INTEGER,
+      maxOutputTokens: defaultMaxOutput,
+      pricesAsOf: "1970-01-01"
+    }
+  }
 
   const reserve = (
     context: Context.Context<Requirements>,
@@ -479,32 +514,69 @@ const makeEnforcer = (options: Options, checked: Checked) => {
     const catalog = Context.get(context, ModelCatalog.ModelCatalog)
     const tokenizer = Context.get(context, Tokenizer.Tokenizer)
     const target: Tokenizer.Target = { provider, model: request.model ?? defaultModel }
-    let info = Option.getOrUndefined(catalog.find(target.provider, target.model))
-    if (info === undefined && needsUsd) {
-      if (options.unpricedFallback === undefined) return Effect.die(new ModelCatalog.UnknownModel(target))
-      info = {
-        provider: target.provider,
-        model: target.model,
-        pricing: options.unpricedFallback,
-        contextWindow: Number.MAX_SAFE_INTEGER,
-        maxOutputTokens: defaultMaxOutput,
-        pricesAsOf: "1970-01-01"
-      }
-    }
+    const info = infoFor(catalog, target)
+    if (Effect.isEffect(info)) return info
     const counted = tokenizer.count(request, target, options.exactCount ? { exact: true } : undefined)
-    return Effect.flatMap(counted, (inputTokens) => planFor(store, target, info, request, inputTokens))
+    return Effect.flatMap(counted, (inputTokens) =>
+      Effect.withFiberRuntime((fiber) => {
+        const now = clockOf(fiber).unsafeCurrentTimeMillis()
+        const listening = fiber.getFiberRef(CallEvent.currentListeners).length > 0
+        const d = draft(target, info, request, inputTokens, now, listening)
+        if (d._tag !== "Reserve") return d._tag === "Free" ? Effect.succeed(d.plan) : d.refusal
+        return Effect.flatMap(store.reserve(d.reservation), (result) => {
+          const settled = settle(d, result, now, listening)
+          return Effect.isEffect(settled) ? settled : Effect.succeed(settled)
+        })
+      }))
   }
 
-  /** The reservation of a call whose input is counted: one store round trip, events only when listened to. */
-  const planFor = (
-    store: BudgetStore.Service,
+  /** Whether a call can be reserved and settled in plain code: a store and a tokenizer with sync faces, nobody listening. */
+  const canReserveNow = (context: Context.Context<Requirements>, fiber: Fiber.RuntimeFiber<unknown, unknown>) =>
+    !options.exactCount &&
+    Context.get(context, BudgetStore.BudgetStore).sync !== undefined &&
+    Context.get(context, Tokenizer.Tokenizer).countSync !== undefined &&
+    fiber.getFiberRef(CallEvent.currentListeners).length === 0
+
+  /**
+   * The reservation in plain code (when {@link canReserveNow}): the plan, an effect that ends in it
+   * (a soft-limit alert) or fails (a refusal), or else {@link reserve}'s effect (the tokenizer could
+   * not count now: its encoder is not loaded yet).
+   */
+  const reserveNow = (
+    context: Context.Context<Requirements>,
+    fiber: Fiber.RuntimeFiber<unknown, unknown>,
+    provider: string,
+    defaultModel: string,
+    request: GenerateRequest
+  ): Plan | Effect.Effect<Plan, BudgetExceeded> => {
+    const target: Tokenizer.Target = { provider, model: request.model ?? defaultModel }
+    const inputTokens = Context.get(context, Tokenizer.Tokenizer).countSync!(request, target)
+    if (inputTokens === undefined) return reserve(context, provider, defaultModel, request)
+    const info = infoFor(Context.get(context, ModelCatalog.ModelCatalog), target)
+    if (Effect.isEffect(info)) return info
+    const now = clockOf(fiber).unsafeCurrentTimeMillis()
+    const d = draft(target, info, request, inputTokens, now, false)
+    if (d._tag !== "Reserve") return d._tag === "Free" ? d.plan : d.refusal
+    return settle(d, Context.get(context, BudgetStore.BudgetStore).sync!.reserve(d.reservation), now, false)
+  }
+
+  /**
+   * What a call's reservation asks the store for (plain code): a refusal before asking (the
+   * request's own limits), a plan with nothing to reserve, or the store request.
+   */
+  const draft = (
     target: Tokenizer.Target,
     info: ModelCatalog.ModelInfo | undefined,
     request: GenerateRequest,
-    inputTokens: number
-  ): Effect.Effect<Plan, BudgetExceeded> => {
+    inputTokens: number,
+    now: number,
+    listening: boolean
+  ): Draft => {
     if (perRequest?.maxInputTokens !== undefined && inputTokens > perRequest.maxInputTokens) {
-      return refuse({ target }, "request", "tokens", perRequest.maxInputTokens, 0, inputTokens)
+      return {
+        _tag: "Refused",
+        refusal: refuse({ target }, "request", "tokens", perRequest.maxInputTokens, 0, inputTokens, listening)
+      }
     }
     // USD is counted in integer nano-dollars (exact sums); reservations round up, commits to nearest
     const inNano = info ? Math.max(info.pricing.input, info.pricing.cacheWrite ?? info.pricing.input) * 1_000 : 0
@@ -522,14 +594,18 @@ const makeEnforcer = (options: Options, checked: Checked) => {
       const maxNano = Math.round(perRequest.maxUsd * NANO)
       const fit = outNano > 0 ? Math.floor((maxNano - inputNano) / outNano) : kMax
       if (fit < kMinWanted) {
-        return refuse(
-          { target },
-          "request",
-          "usd",
-          perRequest.maxUsd,
-          0,
-          (inputNano + kMinWanted * outNano) / NANO
-        )
+        return {
+          _tag: "Refused",
+          refusal: refuse(
+            { target },
+            "request",
+            "usd",
+            perRequest.maxUsd,
+            0,
+            (inputNano + kMinWanted * outNano) / NANO,
+            listening
+          )
+        }
       }
       kMax = Math.min(kMax, fit)
     }
@@ -544,89 +620,122 @@ const makeEnforcer = (options: Options, checked: Checked) => {
       inputTokens,
       items: scoped.map(({ rule, scope }) => ({ scope, unit: rule.limit.unit }))
     })
-    if (scoped.length === 0) return Effect.succeed(plan(kMax))
-    return Effect.withFiberRuntime((fiber) => {
-      const now = Context.get(fiber.currentDefaultServices, Clock.Clock).unsafeCurrentTimeMillis()
-      const items = scoped.map(({ rule, scope }): BudgetStore.Item => {
-        const usdUnit = rule.limit.unit === "usd"
-        return {
-          key: `budget:${scope}:${rule.limit.unit}:${rule.windowKey}`,
-          limit: usdUnit ? Math.round(rule.limit.amount * NANO) : rule.limit.amount,
-          window: windowFor(rule, now),
-          base: usdUnit ? inputNano : inputTokens,
-          rate: usdUnit ? outNano : 1
+    if (scoped.length === 0) return { _tag: "Free", plan: plan(kMax) }
+    const items = scoped.map(({ rule, scope }): BudgetStore.Item => {
+      const usdUnit = rule.limit.unit === "usd"
+      return {
+        key: `budget:${scope}:${rule.limit.unit}:${rule.windowKey}`,
+        limit: usdUnit ? Math.round(rule.limit.amount * NANO) : rule.limit.amount,
+        window: windowFor(rule, now),
+        base: usdUnit ? inputNano : inputTokens,
+        rate: usdUnit ? outNano : 1
+      }
+    })
+    return {
+      _tag: "Reserve",
+      target,
+      scoped,
+      plan,
+      reservation: { id, now, expiresAt: now + ttl, kMin, kMax, items }
+    }
+  }
+
+  /**
+   * The plan once the store answered (plain code): a refusal, or the plan with the events and
+   * soft-limit alerts it gives rise to (then as an effect).
+   */
+  const settle = (
+    d: Extract<Draft, { readonly _tag: "Reserve" }>,
+    result: BudgetStore.ReserveResult,
+    now: number,
+    listening: boolean
+  ): Plan | Effect.Effect<Plan, BudgetExceeded> => {
+    const { items } = d.reservation
+    const scoped = d.scoped
+    if (result._tag === "Refused") {
+      const { rule, scope } = scoped[result.index]!
+      const scale = rule.limit.unit === "usd" ? NANO : 1
+      return refuse(
+        { target: d.target },
+        scope,
+        rule.limit.unit,
+        rule.limit.amount,
+        result.used / scale,
+        result.requested / scale,
+        listening
+      )
+    }
+    const k = result.k
+    const effects: Array<Effect.Effect<void>> = []
+    for (let i = 0; i < items.length; i++) {
+      const { rule, scope } = scoped[i]!
+      const item = items[i]!
+      const scale = rule.limit.unit === "usd" ? NANO : 1
+      if (listening) {
+        effects.push(CallEvent.emit({
+          _tag: "BudgetDecision",
+          decision: "reserved",
+          scope,
+          unit: rule.limit.unit,
+          amount: (item.base + k * item.rate) / scale
+        }))
+      }
+      if (rule.limit.soft !== undefined) {
+        const threshold = rule.limit.amount * rule.limit.soft
+        const level = result.levels[i]! / scale
+        const episode = softEpisodes.get(item.key)
+        const fired = episode !== undefined && episode > now
+        if (level >= threshold) {
+          const window = item.window
+          softEpisodes.set(item.key, window._tag === "Fixed" ? window.end : now + window.millis)
+          if (!fired) softSweeper.maybeSweep(softEpisodes, (endsBy) => endsBy <= now)
+        } else if (episode !== undefined) {
+          softEpisodes.delete(item.key)
         }
-      })
-      return Effect.flatMap(store.reserve({ id, now, expiresAt: now + ttl, kMin, kMax, items }), (result) => {
-        if (result._tag === "Refused") {
-          const { rule, scope } = scoped[result.index]!
-          const scale = rule.limit.unit === "usd" ? NANO : 1
-          return refuse(
-            { target },
-            scope,
-            rule.limit.unit,
-            rule.limit.amount,
-            result.used / scale,
-            result.requested / scale
-          )
-        }
-        const k = result.k
-        const listening = fiber.getFiberRef(CallEvent.currentListeners).length > 0
-        const effects: Array<Effect.Effect<void>> = []
-        for (let i = 0; i < items.length; i++) {
-          const { rule, scope } = scoped[i]!
-          const item = items[i]!
-          const scale = rule.limit.unit === "usd" ? NANO : 1
+        if (level >= threshold && !fired) {
           if (listening) {
             effects.push(CallEvent.emit({
               _tag: "BudgetDecision",
-              decision: "reserved",
+              decision: "soft-limit",
               scope,
               unit: rule.limit.unit,
-              amount: (item.base + k * item.rate) / scale
+              amount: level
             }))
           }
-          if (rule.limit.soft !== undefined) {
-            const threshold = rule.limit.amount * rule.limit.soft
-            const level = result.levels[i]! / scale
-            const episode = softEpisodes.get(item.key)
-            const fired = episode !== undefined && episode > now
-            if (level >= threshold) {
-              const window = item.window
-              softEpisodes.set(item.key, window._tag === "Fixed" ? window.end : now + window.millis)
-              if (!fired) softSweeper.maybeSweep(softEpisodes, (endsBy) => endsBy <= now)
-            } else if (episode !== undefined) {
-              softEpisodes.delete(item.key)
-            }
-            if (level >= threshold && !fired) {
-              effects.push(
-                CallEvent.emit({
-                  _tag: "BudgetDecision",
-                  decision: "soft-limit",
-                  scope,
-                  unit: rule.limit.unit,
-                  amount: level
-                }),
-                AlertSink.send({
-                  kind: "soft-budget",
-                  key: scope,
-                  severity: "warning",
-                  message: `Budget ${scope} passed its soft limit: ${format(level, rule.limit.unit)} of ${
-                    format(rule.limit.amount, rule.limit.unit)
-                  } (${windowKeyOf(rule.limit.window)})`,
-                  value: level,
-                  threshold,
-                  at: now
-                })
-              )
-            }
-          }
+          effects.push(
+            AlertSink.send({
+              kind: "soft-budget",
+              key: scope,
+              severity: "warning",
+              message: `Budget ${scope} passed its soft limit: ${format(level, rule.limit.unit)} of ${
+                format(rule.limit.amount, rule.limit.unit)
+              } (${windowKeyOf(rule.limit.window)})`,
+              value: level,
+              threshold,
+              at: now
+            })
+          )
         }
-        return effects.length === 0
-          ? Effect.succeed(plan(k))
-          : Effect.as(Effect.all(effects, { discard: true }), plan(k))
-      })
-    })
+      }
+    }
+    return effects.length === 0 ? d.plan(k) : Effect.as(Effect.all(effects, { discard: true }), d.plan(k))
+  }
+
+  /** What a call spent, one amount per budgeted item (USD in nano-dollars). */
+  const amountsOf = (
+    context: Context.Context<Requirements>,
+    plan: Plan,
+    usage: Usage,
+    completion: Completion | undefined
+  ): { readonly amounts: ReadonlyArray<number>; readonly usd: number; readonly tokens: number } => {
+    const catalog = Context.get(context, ModelCatalog.ModelCatalog)
+    const served = completion === undefined
+      ? undefined
+      : Option.getOrUndefined(ModelCatalog.findFor(catalog, completion))
+    const info = served ?? plan.info
+    const usd = info === undefined ? 0 : ModelCatalog.cost(usage, info)
+    const tokens = usage.inputTokens + usage.outputTokens
+    return { amounts: plan.items.map((item) => item.unit === "usd" ? Math.round(usd * NANO) : tokens), usd, tokens }
   }
 
   const commitUsage = (
@@ -637,20 +746,9 @@ const makeEnforcer = (options: Options, checked: Checked) => {
   ): Effect.Effect<void> => {
     if (plan.items.length === 0) return Effect.void
     const store = Context.get(context, BudgetStore.BudgetStore)
-    const catalog = Context.get(context, ModelCatalog.ModelCatalog)
-    const served = completion === undefined
-      ? undefined
-      : Option.getOrUndefined(ModelCatalog.findFor(catalog, completion))
-    const info = served ?? plan.info
-    const usdAmount = info === undefined ? 0 : ModelCatalog.cost(usage, info)
-    const tokenAmount = usage.inputTokens + usage.outputTokens
-    const amounts = plan.items.map((item) => item.unit === "usd" ? Math.round(usdAmount * NANO) : tokenAmount)
+    const { amounts, tokens, usd } = amountsOf(context, plan, usage, completion)
     return Effect.withFiberRuntime((fiber) => {
-      const commit = store.commit(
-        plan.id,
-        Context.get(fiber.currentDefaultServices, Clock.Clock).unsafeCurrentTimeMillis(),
-        amounts
-      )
+      const commit = store.commit(plan.id, clockOf(fiber).unsafeCurrentTimeMillis(), amounts)
       if (fiber.getFiberRef(CallEvent.currentListeners).length === 0) return commit
       return Effect.zipRight(
         commit,
@@ -660,10 +758,22 @@ const makeEnforcer = (options: Options, checked: Checked) => {
             decision: "reconciled",
             scope: item.scope,
             unit: item.unit,
-            amount: item.unit === "usd" ? usdAmount : tokenAmount
+            amount: item.unit === "usd" ? usd : tokens
           }), { discard: true })
       )
     })
+  }
+
+  /** {@link commitUsage} of a `generate` call in plain code (a store with a sync face, nobody listening). */
+  const commitNow = (
+    context: Context.Context<Requirements>,
+    sync: BudgetStore.SyncFace,
+    plan: Plan,
+    completion: Completion,
+    now: number
+  ): void => {
+    if (plan.items.length === 0) return
+    sync.commit(plan.id, now, amountsOf(context, plan, completion.usage, completion).amounts)
   }
 
   const release = (context: Context.Context<Requirements>, plan: Plan): Effect.Effect<void> => {
@@ -686,7 +796,7 @@ const makeEnforcer = (options: Options, checked: Checked) => {
     )
   }
 
-  return { isActive, reserve, commitUsage, release }
+  return { isActive, reserve, canReserveNow, reserveNow, commitUsage, commitNow, release }
 }
 
 const format = (amount: number, unit: "tokens" | "usd") =>
@@ -712,15 +822,38 @@ const apply = <E, R, RC>(
     keepsDeadlines: true,
     generate: (generate) => (request) => {
       if (!enforcer.isActive(request)) return generate(request)
-      return withGiven(contextOf, (context) =>
-        Effect.acquireUseRelease(
+      return withGivenFiber(contextOf, (context, fiber) => {
+        const sync = Context.get(context, BudgetStore.BudgetStore).sync
+        if (sync !== undefined && enforcer.canReserveNow(context, fiber)) {
+          // a store and a tokenizer in the process, nobody listening: reserve and settle in plain
+          // code, in one uninterruptible region (the reservation is settled on every exit)
+          return Effect.uninterruptibleMask((restore) =>
+            Effect.suspend(() => {
+              const use = (plan: Plan) =>
+                Effect.matchCauseEffect(restore(Effect.suspend(() => generate(plan.request))), {
+                  onFailure: (cause) => {
+                    sync.release(plan.id)
+                    return Effect.failCause(cause)
+                  },
+                  onSuccess: (completion) => {
+                    enforcer.commitNow(context, sync, plan, completion, clockOf(fiber).unsafeCurrentTimeMillis())
+                    return Effect.succeed(completion)
+                  }
+                })
+              const reserved = enforcer.reserveNow(context, fiber, self.provider, self.model, request)
+              return Effect.isEffect(reserved) ? Effect.flatMap(reserved, use) : use(reserved)
+            })
+          )
+        }
+        return Effect.acquireUseRelease(
           enforcer.reserve(context, self.provider, self.model, request),
           (plan) => generate(plan.request),
           (plan, exit) =>
             Exit.isSuccess(exit)
               ? enforcer.commitUsage(context, plan, exit.value.usage, exit.value)
               : enforcer.release(context, plan)
-        ))
+        )
+      })
     },
     stream: (stream) => (request) => {
       if (!enforcer.isActive(request)) return stream(request)

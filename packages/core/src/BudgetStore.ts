@@ -126,6 +126,24 @@ export interface Service {
   readonly status: (key: string, window: Window, now: number) => Effect.Effect<Status>
   /** The number of reservations neither committed, released nor expired at `now`. */
   readonly outstanding: (now: number) => Effect.Effect<number>
+  /**
+   * `reserve`, `commit` and `release` as plain functions, for a store in the process (the memory
+   * store): the budget then reserves and settles with no effect per store operation. Optional; it
+   * must be the same store as the effects (the conformance suite checks that it is).
+   */
+  readonly sync?: SyncFace
+}
+
+/**
+ * A store's plain face (see `Service.sync`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface SyncFace {
+  readonly reserve: (request: ReserveRequest) => ReserveResult
+  readonly commit: (id: string, now: number, amounts: ReadonlyArray<number>) => void
+  readonly release: (id: string) => void
 }
 
 /**
@@ -309,36 +327,39 @@ export const makeMemory = (): MemoryService => {
     return { _tag: "Reserved", k, levels }
   }
 
+  const sync: SyncFace = {
+    reserve: (request) => {
+      const result = reserve(request)
+      sweep(request.now)
+      return result
+    },
+    commit: (id, now, amounts) => {
+      const reservation = reservations.get(id)
+      if (reservation === undefined) return
+      dropReservation(id, reservation)
+      reservation.items.forEach((item, i) => {
+        const amount = amounts[i] ?? 0
+        if (amount <= 0) return
+        const c = counter(item.key)
+        if (item.window._tag === "Fixed") {
+          // spend lands in the window the reservation was made in; one that already rolled over is closed
+          if (c.windowStart === item.windowStart) c.spent += amount
+        } else {
+          c.entries.push({ at: now, amount })
+          c.rolling += amount
+        }
+      })
+    },
+    release: (id) => {
+      const reservation = reservations.get(id)
+      if (reservation !== undefined) dropReservation(id, reservation)
+    }
+  }
+
   return {
-    reserve: (request) =>
-      Effect.sync(() => {
-        const result = reserve(request)
-        sweep(request.now)
-        return result
-      }),
-    commit: (id, now, amounts) =>
-      Effect.sync(() => {
-        const reservation = reservations.get(id)
-        if (reservation === undefined) return
-        dropReservation(id, reservation)
-        reservation.items.forEach((item, i) => {
-          const amount = amounts[i] ?? 0
-          if (amount <= 0) return
-          const c = counter(item.key)
-          if (item.window._tag === "Fixed") {
-            // spend lands in the window the reservation was made in; one that already rolled over is closed
-            if (c.windowStart === item.windowStart) c.spent += amount
-          } else {
-            c.entries.push({ at: now, amount })
-            c.rolling += amount
-          }
-        })
-      }),
-    release: (id) =>
-      Effect.sync(() => {
-        const reservation = reservations.get(id)
-        if (reservation !== undefined) dropReservation(id, reservation)
-      }),
+    reserve: (request) => Effect.sync(() => sync.reserve(request)),
+    commit: (id, now, amounts) => Effect.sync(() => sync.commit(id, now, amounts)),
+    release: (id) => Effect.sync(() => sync.release(id)),
     status: (key, window, now) =>
       Effect.sync(() => {
         expire(now)
@@ -350,7 +371,8 @@ export const makeMemory = (): MemoryService => {
         expire(now)
         return reservations.size
       }),
-    size: Effect.sync(() => ({ counters: counters.size, reservations: reservations.size }))
+    size: Effect.sync(() => ({ counters: counters.size, reservations: reservations.size })),
+    sync
   }
 }
 

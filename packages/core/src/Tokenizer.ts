@@ -85,6 +85,11 @@ export interface Service {
   readonly count: (input: Input, target: Target, options?: CountOptions) => Effect.Effect<number>
   /** The tokens of a bare text for `target` (no message overhead). */
   readonly countText: (text: string, target: Target) => Effect.Effect<number>
+  /**
+   * `count` (not exact) as a plain function, when it can answer now: `undefined` when it cannot (an
+   * encoder not loaded yet), and the caller uses `count`. Optional.
+   */
+  readonly countSync?: (input: Input, target: Target) => number | undefined
 }
 
 /**
@@ -242,7 +247,8 @@ export const make = (options?: { readonly counters?: ReadonlyArray<TokenCounter>
         )
       )
     },
-    countText
+    countText,
+    countSync: countLocalSync
   }
 }
 

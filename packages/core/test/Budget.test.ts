@@ -16,7 +16,18 @@ const PROVIDER = "anthropic"
 const MODEL = "claude-haiku-4-5"
 const info = Option.getOrThrow(ModelCatalog.defaultCatalog.find(PROVIDER, MODEL))
 
-const deps = Layer.mergeAll(BudgetStore.layerMemory, ModelCatalog.layer, Tokenizer.layer)
+/** The memory store without its sync face: a store with effects only (a shared one). */
+const effectsOnlyStore = Layer.sync(BudgetStore.BudgetStore, () => {
+  const { sync: _, ...effects } = BudgetStore.makeMemory()
+  return effects
+})
+
+// The memory store and the default tokenizer let the budget reserve and settle a `generate` call in
+// plain code; a store with effects only takes the general path: every test runs over both
+const dependencies = [
+  ["memory store", Layer.mergeAll(BudgetStore.layerMemory, ModelCatalog.layer, Tokenizer.layer)],
+  ["a store with effects only", Layer.mergeAll(effectsOnlyStore, ModelCatalog.layer, Tokenizer.layer)]
+] as const
 
 const usageOf = (request: GenerateRequest, outputTokens: number): Usage => ({
   // a real provider's count is below the estimate's 10% margin
@@ -79,456 +90,461 @@ const prng = (seed: number) => () => {
   return ((t ^ (t >>> 14)) >>> 0) / 4294967296
 }
 
-describe("Budget", () => {
-  it("adds BudgetExceeded to E and the budget's services to R (type-level)", () => {
-    const { model } = recording()
-    const budgeted = model.pipe(Budget.enforce({ perUser: Budget.usd(1, "1 day") }))
-    expectTypeOf(model).toEqualTypeOf<LanguageModel.With<never, never>>()
-    expectTypeOf(budgeted).toEqualTypeOf<
-      LanguageModel.With<BudgetExceeded, BudgetStore.BudgetStore | ModelCatalog.ModelCatalog | Tokenizer.Tokenizer>
-    >()
-    const failing = LanguageModel.make({
-      provider: "x",
-      model: "y",
-      generate: () => Effect.fail(new ServerError({ provider: "x", model: "y", status: 500 })),
-      stream: () => Stream.fail(new ServerError({ provider: "x", model: "y", status: 500 }))
+for (const [storeName, deps] of dependencies) {
+  describe(`Budget (${storeName})`, () => {
+    it("adds BudgetExceeded to E and the budget's services to R (type-level)", () => {
+      const { model } = recording()
+      const budgeted = model.pipe(Budget.enforce({ perUser: Budget.usd(1, "1 day") }))
+      expectTypeOf(model).toEqualTypeOf<LanguageModel.With<never, never>>()
+      expectTypeOf(budgeted).toEqualTypeOf<
+        LanguageModel.With<BudgetExceeded, BudgetStore.BudgetStore | ModelCatalog.ModelCatalog | Tokenizer.Tokenizer>
+      >()
+      const failing = LanguageModel.make({
+        provider: "x",
+        model: "y",
+        generate: () => Effect.fail(new ServerError({ provider: "x", model: "y", status: 500 })),
+        stream: () => Stream.fail(new ServerError({ provider: "x", model: "y", status: 500 }))
+      })
+      const both = Budget.enforce(failing, { global: Budget.tokens(10, Budget.total) })
+      expectTypeOf<LanguageModel.Error<typeof both>>().toEqualTypeOf<ServerError | BudgetExceeded>()
+      // @ts-expect-error a budgeted model cannot be used without its requirements
+      const _needs: LanguageModel.With<BudgetExceeded, never> = budgeted
     })
-    const both = Budget.enforce(failing, { global: Budget.tokens(10, Budget.total) })
-    expectTypeOf<LanguageModel.Error<typeof both>>().toEqualTypeOf<ServerError | BudgetExceeded>()
-    // @ts-expect-error a budgeted model cannot be used without its requirements
-    const _needs: LanguageModel.With<BudgetExceeded, never> = budgeted
-  })
 
-  it.effect("a model with no applicable budget does no work (no store, no tokenizer)", () =>
-    Effect.gen(function*() {
-      const { model, seen } = recording()
-      const budgeted = Budget.enforce(model, { perUser: Budget.usd(1, "1 day") })
-      // no user on the request: the policy passes through and needs no services at run time
-      const completion = yield* (budgeted.generate(prompt(undefined)) as Effect.Effect<Completion, BudgetExceeded>)
-      assert.strictEqual(completion.text.length, 100)
-      assert.isUndefined(seen[0]!.maxOutputTokens)
-    }))
+    it.effect("a model with no applicable budget does no work (no store, no tokenizer)", () =>
+      Effect.gen(function*() {
+        const { model, seen } = recording()
+        const budgeted = Budget.enforce(model, { perUser: Budget.usd(1, "1 day") })
+        // no user on the request: the policy passes through and needs no services at run time
+        const completion = yield* (budgeted.generate(prompt(undefined)) as Effect.Effect<Completion, BudgetExceeded>)
+        assert.strictEqual(completion.text.length, 100)
+        assert.isUndefined(seen[0]!.maxOutputTokens)
+      }))
 
-  it.effect("reserves the worst case, reconciles to the real usage and clamps maxOutputTokens to what is left", () =>
-    Effect.gen(function*() {
-      const { model, seen } = recording()
-      const budgeted = Budget.enforce(model, { perUser: Budget.tokens(1_000, Budget.total, { soft: 0.99 }) })
-      const input = yield* Tokenizer.count(prompt("alice"), { provider: PROVIDER, model: MODEL })
-      const first = yield* budgeted.generate(prompt("alice", undefined, { maxOutputTokens: 300 }))
-      assert.strictEqual(seen[0]!.maxOutputTokens, 300)
-      const key = "budget:user:alice:tokens:total"
-      const after1 = yield* storeStatus(key, forever)
-      assert.strictEqual(after1.reserved, 0)
-      assert.strictEqual(after1.spent, first.usage.inputTokens + first.usage.outputTokens)
-      // ask for 4_000: clamped to 1_000 - spent - input
-      yield* budgeted.generate(prompt("alice", undefined, { maxOutputTokens: 4_000 }))
-      assert.strictEqual(seen[1]!.maxOutputTokens, 1_000 - after1.spent - input)
-      // nothing left (fewer than 16 tokens): refused with the numbers
-      const error = yield* Effect.flip(budgeted.generate(prompt("alice")))
-      assert.strictEqual(error._tag, "BudgetExceeded")
-      assert.strictEqual(error.scope, "user:alice")
-      assert.strictEqual(error.unit, "tokens")
-      assert.strictEqual(error.limit, 1_000)
-      assert.strictEqual(error.requested, input + 16)
-      assert.strictEqual(seen.length, 2)
-      // another user is not affected
-      yield* budgeted.generate(prompt("bob"))
-      assert.strictEqual(seen.length, 3)
-    }).pipe(Effect.provide(deps)))
+    it.effect("reserves the worst case, reconciles to the real usage and clamps maxOutputTokens to what is left", () =>
+      Effect.gen(function*() {
+        const { model, seen } = recording()
+        const budgeted = Budget.enforce(model, { perUser: Budget.tokens(1_000, Budget.total, { soft: 0.99 }) })
+        const input = yield* Tokenizer.count(prompt("alice"), { provider: PROVIDER, model: MODEL })
+        const first = yield* budgeted.generate(prompt("alice", undefined, { maxOutputTokens: 300 }))
+        assert.strictEqual(seen[0]!.maxOutputTokens, 300)
+        const key = "budget:user:alice:tokens:total"
+        const after1 = yield* storeStatus(key, forever)
+        assert.strictEqual(after1.reserved, 0)
+        assert.strictEqual(after1.spent, first.usage.inputTokens + first.usage.outputTokens)
+        // ask for 4_000: clamped to 1_000 - spent - input
+        yield* budgeted.generate(prompt("alice", undefined, { maxOutputTokens: 4_000 }))
+        assert.strictEqual(seen[1]!.maxOutputTokens, 1_000 - after1.spent - input)
+        // nothing left (fewer than 16 tokens): refused with the numbers
+        const error = yield* Effect.flip(budgeted.generate(prompt("alice")))
+        assert.strictEqual(error._tag, "BudgetExceeded")
+        assert.strictEqual(error.scope, "user:alice")
+        assert.strictEqual(error.unit, "tokens")
+        assert.strictEqual(error.limit, 1_000)
+        assert.strictEqual(error.requested, input + 16)
+        assert.strictEqual(seen.length, 2)
+        // another user is not affected
+        yield* budgeted.generate(prompt("bob"))
+        assert.strictEqual(seen.length, 3)
+      }).pipe(Effect.provide(deps)))
 
-  it.effect("clampOutput: false refuses instead of clamping", () =>
-    Effect.gen(function*() {
-      const { model, seen } = recording()
-      const budgeted = Budget.enforce(model, { global: Budget.tokens(500, Budget.total), clampOutput: false })
-      const error = yield* Effect.flip(budgeted.generate(prompt(undefined, undefined, { maxOutputTokens: 600 })))
-      assert.strictEqual(error.scope, "global")
-      assert.strictEqual(seen.length, 0)
-      yield* budgeted.generate(prompt(undefined, undefined, { maxOutputTokens: 100 }))
-      assert.strictEqual(seen[0]!.maxOutputTokens, 100)
-    }).pipe(Effect.provide(deps)))
+    it.effect("clampOutput: false refuses instead of clamping", () =>
+      Effect.gen(function*() {
+        const { model, seen } = recording()
+        const budgeted = Budget.enforce(model, { global: Budget.tokens(500, Budget.total), clampOutput: false })
+        const error = yield* Effect.flip(budgeted.generate(prompt(undefined, undefined, { maxOutputTokens: 600 })))
+        assert.strictEqual(error.scope, "global")
+        assert.strictEqual(seen.length, 0)
+        yield* budgeted.generate(prompt(undefined, undefined, { maxOutputTokens: 100 }))
+        assert.strictEqual(seen[0]!.maxOutputTokens, 100)
+      }).pipe(Effect.provide(deps)))
 
-  it.effect("per request: max input tokens, max output tokens, max USD per call", () =>
-    Effect.gen(function*() {
-      const { model, seen } = recording()
-      const budgeted = Budget.enforce(model, {
-        perRequest: { maxInputTokens: 50, maxOutputTokens: 1_000, maxUsd: 0.002 }
-      })
-      const long = yield* Effect.flip(budgeted.generate(prompt(undefined, "word ".repeat(100))))
-      assert.strictEqual(long.scope, "request")
-      assert.strictEqual(long.unit, "tokens")
-      assert.strictEqual(long.limit, 50)
-      const input = yield* Tokenizer.count(prompt(undefined), { provider: PROVIDER, model: MODEL })
-      yield* budgeted.generate(prompt(undefined))
-      // $0.002, worst case: input at the cache-write price ($1.25/M) and output at $5/M
-      // (1,250 and 5,000 nano-dollars a token)
-      assert.strictEqual(seen[0]!.maxOutputTokens, Math.floor((2_000_000 - input * 1_250) / 5_000))
-      const pricey = Budget.enforce(model, { perRequest: { maxUsd: 0.00001 } })
-      const usd = yield* Effect.flip(pricey.generate(prompt(undefined)))
-      assert.strictEqual(usd.unit, "usd")
-      assert.strictEqual(usd.scope, "request")
-    }).pipe(Effect.provide(deps)))
+    it.effect("per request: max input tokens, max output tokens, max USD per call", () =>
+      Effect.gen(function*() {
+        const { model, seen } = recording()
+        const budgeted = Budget.enforce(model, {
+          perRequest: { maxInputTokens: 50, maxOutputTokens: 1_000, maxUsd: 0.002 }
+        })
+        const long = yield* Effect.flip(budgeted.generate(prompt(undefined, "word ".repeat(100))))
+        assert.strictEqual(long.scope, "request")
+        assert.strictEqual(long.unit, "tokens")
+        assert.strictEqual(long.limit, 50)
+        const input = yield* Tokenizer.count(prompt(undefined), { provider: PROVIDER, model: MODEL })
+        yield* budgeted.generate(prompt(undefined))
+        // $0.002, worst case: input at the cache-write price ($1.25/M) and output at $5/M
+        // (1,250 and 5,000 nano-dollars a token)
+        assert.strictEqual(seen[0]!.maxOutputTokens, Math.floor((2_000_000 - input * 1_250) / 5_000))
+        const pricey = Budget.enforce(model, { perRequest: { maxUsd: 0.00001 } })
+        const usd = yield* Effect.flip(pricey.generate(prompt(undefined)))
+        assert.strictEqual(usd.unit, "usd")
+        assert.strictEqual(usd.scope, "request")
+      }).pipe(Effect.provide(deps)))
 
-  it.effect("USD budgets commit the catalog cost of the real usage", () =>
-    Effect.gen(function*() {
-      const { model } = recording()
-      const budgeted = Budget.enforce(model, { global: Budget.usd(1, Budget.total) })
-      const c = yield* budgeted.generate(prompt(undefined, undefined, { maxOutputTokens: 200 }))
-      // USD counters are kept in integer nano-dollars so that sums are exact
-      const status = yield* storeStatus("budget:global:usd:total", forever)
-      assert.strictEqual(status.spent, Math.round(ModelCatalog.cost(c.usage, info) * 1e9))
-      assert.strictEqual(status.reserved, 0)
-      const view = yield* Budget.status("global", Budget.usd(1, Budget.total))
-      assert.closeTo(view.spent, ModelCatalog.cost(c.usage, info), 1e-12)
-      assert.closeTo(view.remaining, 1 - ModelCatalog.cost(c.usage, info), 1e-12)
-    }).pipe(Effect.provide(deps)))
+    it.effect("USD budgets commit the catalog cost of the real usage", () =>
+      Effect.gen(function*() {
+        const { model } = recording()
+        const budgeted = Budget.enforce(model, { global: Budget.usd(1, Budget.total) })
+        const c = yield* budgeted.generate(prompt(undefined, undefined, { maxOutputTokens: 200 }))
+        // USD counters are kept in integer nano-dollars so that sums are exact
+        const status = yield* storeStatus("budget:global:usd:total", forever)
+        assert.strictEqual(status.spent, Math.round(ModelCatalog.cost(c.usage, info) * 1e9))
+        assert.strictEqual(status.reserved, 0)
+        const view = yield* Budget.status("global", Budget.usd(1, Budget.total))
+        assert.closeTo(view.spent, ModelCatalog.cost(c.usage, info), 1e-12)
+        assert.closeTo(view.remaining, 1 - ModelCatalog.cost(c.usage, info), 1e-12)
+      }).pipe(Effect.provide(deps)))
 
-  it.effect("an unknown model under a USD budget is a defect carrying UnknownModel (never a silent zero)", () =>
-    Effect.gen(function*() {
-      const unknown = LanguageModel.make({
-        provider: "acme",
-        model: "mystery",
-        generate: (request) => Effect.succeed(completionOf(request, 1)),
-        stream: () => Stream.empty
-      })
-      const exit = yield* Effect.exit(
-        Budget.enforce(unknown, { global: Budget.usd(1, Budget.total) }).generate(prompt(undefined))
-      )
-      assert.isTrue(Exit.isFailure(exit))
-      if (Exit.isFailure(exit)) {
-        const defect = Cause.dieOption(exit.cause)
-        assert.isTrue(Option.isSome(defect) && defect.value instanceof ModelCatalog.UnknownModel)
-      }
-      const withFallback = Budget.enforce(unknown, {
-        global: Budget.usd(1, Budget.total),
-        unpricedFallback: { input: 10, cachedInput: 10, output: 10 }
-      })
-      yield* withFallback.generate(prompt(undefined))
-    }).pipe(Effect.provide(deps)))
-
-  it.effect("releases on typed failure, defect and interruption", () =>
-    Effect.gen(function*() {
-      let mode: "fail" | "die" | "hang" = "fail"
-      const model = LanguageModel.make({
-        provider: PROVIDER,
-        model: MODEL,
-        generate: () =>
-          mode === "fail"
-            ? Effect.fail(new ServerError({ provider: PROVIDER, model: MODEL, status: 500 }))
-            : mode === "die"
-            ? Effect.die("boom")
-            : Effect.never,
-        stream: () => Stream.empty
-      })
-      const budgeted = Budget.enforce(model, { global: Budget.tokens(10_000, Budget.total) })
-      const store = yield* BudgetStore.BudgetStore
-      const failed = yield* Effect.flip(budgeted.generate(prompt(undefined)))
-      assert.strictEqual(failed._tag, "ServerError")
-      assert.strictEqual(yield* store.outstanding(0), 0)
-      mode = "die"
-      const died = yield* Effect.exit(budgeted.generate(prompt(undefined)))
-      assert.isTrue(Exit.isFailure(died) && Cause.isDie(died.cause))
-      assert.strictEqual(yield* store.outstanding(0), 0)
-      mode = "hang"
-      const fiber = yield* Effect.fork(budgeted.generate(prompt(undefined)))
-      yield* Effect.yieldNow()
-      assert.strictEqual(yield* store.outstanding(0), 1)
-      yield* Fiber.interrupt(fiber)
-      assert.strictEqual(yield* store.outstanding(0), 0)
-      // a timeout is an interruption of the call too
-      const timedOut = yield* Effect.fork(Effect.timeout(budgeted.generate(prompt(undefined)), "1 second"))
-      yield* TestClock.adjust("1 second")
-      yield* Fiber.join(timedOut).pipe(Effect.flip)
-      assert.strictEqual(yield* store.outstanding(0), 0)
-      assert.deepStrictEqual(yield* storeStatus("budget:global:tokens:total", forever), { spent: 0, reserved: 0 })
-    }).pipe(Effect.provide(deps)))
-
-  it.effect("streams reconcile from Finish, from the streamed text when cut, and release when nothing came", () =>
-    Effect.gen(function*() {
-      let mode: "finish" | "cut" | "early" = "finish"
-      const model = LanguageModel.make({
-        provider: PROVIDER,
-        model: MODEL,
-        generate: (request) => Effect.succeed(completionOf(request, 1)),
-        stream: (request) =>
-          mode === "finish"
-            ? Stream.make(
-              { _tag: "TextDelta" as const, text: "hello" },
-              { _tag: "Finish" as const, completion: completionOf(request, 42) }
-            )
-            : mode === "cut"
-            ? Stream.concat(
-              Stream.make({ _tag: "TextDelta" as const, text: "a".repeat(35) }),
-              Stream.fail(new ServerError({ provider: PROVIDER, model: MODEL, status: 502 }))
-            )
-            : Stream.fail(new ServerError({ provider: PROVIDER, model: MODEL, status: 502 }))
-      })
-      const budgeted = Budget.enforce(model, { global: Budget.tokens(100_000, Budget.total) })
-      const key = "budget:global:tokens:total"
-      const input = yield* Tokenizer.count(prompt(undefined), { provider: PROVIDER, model: MODEL })
-      const events = yield* Stream.runCollect(budgeted.stream(prompt(undefined)))
-      const finish = Chunk.unsafeLast(events)
-      assert.strictEqual(finish._tag, "Finish")
-      const afterFinish = yield* storeStatus(key, forever)
-      assert.deepStrictEqual(afterFinish, {
-        spent: finish._tag === "Finish" ? finish.completion.usage.inputTokens + 42 : -1,
-        reserved: 0
-      })
-      mode = "cut"
-      yield* Stream.runDrain(budgeted.stream(prompt(undefined))).pipe(Effect.flip)
-      const afterCut = yield* storeStatus(key, forever)
-      // input estimate + 35 chars of output at 3.5 chars/token * 1.1 = 11 tokens
-      assert.strictEqual(afterCut.spent - afterFinish.spent, input + 11)
-      assert.strictEqual(afterCut.reserved, 0)
-      mode = "early"
-      yield* Stream.runDrain(budgeted.stream(prompt(undefined))).pipe(Effect.flip)
-      assert.deepStrictEqual(yield* storeStatus(key, forever), afterCut)
-      // interrupted mid-stream by the consumer (take 1 of a longer stream): reconciled from the text seen
-      mode = "finish"
-      yield* Stream.runDrain(Stream.take(budgeted.stream(prompt(undefined)), 1))
-      const store = yield* BudgetStore.BudgetStore
-      assert.strictEqual(yield* store.outstanding(0), 0)
-    }).pipe(Effect.provide(deps)))
-
-  it.effect("emits BudgetDecision events", () =>
-    Effect.gen(function*() {
-      const { model } = recording()
-      const events: Array<CallEvent.CallEvent> = []
-      const budgeted = Budget.enforce(model, { perUser: Budget.tokens(300, Budget.total) })
-      const listen = CallEvent.listen((event) => Effect.sync(() => void events.push(event)))
-      yield* budgeted.generate(prompt("carol", undefined, { maxOutputTokens: 100 })).pipe(listen)
-      yield* Effect.flip(budgeted.generate(prompt("carol", "x".repeat(2_000)))).pipe(listen)
-      const decisions = events.flatMap((e) => e._tag === "BudgetDecision" ? [e.decision] : [])
-      assert.deepStrictEqual(decisions, ["reserved", "reconciled", "refused"])
-    }).pipe(Effect.provide(deps)))
-
-  it.effect("calendar days reset exactly at local midnight (Europe/Paris) under TestClock", () =>
-    Effect.gen(function*() {
-      const { model, seen } = recording()
-      // 2026-03-10 23:59:00 in Paris (UTC+1)
-      yield* TestClock.setTime(Date.UTC(2026, 2, 10, 22, 59, 0))
-      const budgeted = Budget.enforce(model, {
-        perUser: Budget.tokens(200, Budget.daily("Europe/Paris")),
-        minOutputTokens: 100
-      })
-      yield* budgeted.generate(prompt("dave"))
-      assert.strictEqual(seen.length, 1)
-      yield* TestClock.adjust("59 seconds")
-      const refused = yield* Effect.flip(budgeted.generate(prompt("dave")))
-      assert.strictEqual(refused._tag, "BudgetExceeded")
-      yield* TestClock.adjust("999 millis")
-      assert.strictEqual((yield* Effect.flip(budgeted.generate(prompt("dave"))))._tag, "BudgetExceeded")
-      yield* TestClock.adjust("1 millis") // 00:00:00.000 Paris
-      yield* budgeted.generate(prompt("dave"))
-      assert.strictEqual(seen.length, 2)
-    }).pipe(Effect.provide(deps)))
-
-  it.effect("calendar months and rolling windows reset exactly under TestClock", () =>
-    Effect.gen(function*() {
-      const { model, seen } = recording()
-      yield* TestClock.setTime(Date.UTC(2026, 0, 31, 23, 0, 0)) // 2026-01-31 18:00 in New York
-      const monthly = Budget.enforce(model, {
-        global: Budget.tokens(200, Budget.monthly("America/New_York")),
-        minOutputTokens: 100
-      })
-      yield* monthly.generate(prompt(undefined))
-      yield* TestClock.adjust("5 hours") // 23:00 New York
-      assert.strictEqual((yield* Effect.flip(monthly.generate(prompt(undefined))))._tag, "BudgetExceeded")
-      yield* TestClock.adjust("1 hour") // Feb 1st, 00:00 New York
-      yield* monthly.generate(prompt(undefined))
-      assert.strictEqual(seen.length, 2)
-
-      const rolling = Budget.enforce(model, { perUser: Budget.tokens(200, "1 hour"), minOutputTokens: 100 })
-      yield* rolling.generate(prompt("erin"))
-      yield* TestClock.adjust("59 minutes")
-      assert.strictEqual((yield* Effect.flip(rolling.generate(prompt("erin"))))._tag, "BudgetExceeded")
-      yield* TestClock.adjust("1 minute")
-      yield* rolling.generate(prompt("erin"))
-      assert.strictEqual(seen.length, 4)
-    }).pipe(Effect.provide(deps)))
-
-  it.effect("soft limits alert once per episode and re-arm when the window resets", () =>
-    Effect.gen(function*() {
-      const { model } = recording()
-      const sink = AlertSink.makeMemory()
-      const budgeted = Budget.enforce(model, {
-        perUser: Budget.tokens(1_000, Budget.daily(), { soft: 0.5 })
-      })
-      const call = budgeted.generate(prompt("fay", undefined, { maxOutputTokens: 150 })).pipe(
-        Effect.provideService(AlertSink.AlertSink, sink)
-      )
-      // each call reserves ~162 tokens and commits 158: the level crosses 500 on the 4th call
-      yield* call
-      yield* call
-      yield* call
-      assert.strictEqual((yield* sink.alerts).length, 0)
-      yield* call
-      yield* call
-      yield* call
-      const alerts = yield* sink.alerts
-      assert.strictEqual(alerts.length, 1)
-      assert.strictEqual(alerts[0]!.kind, "soft-budget")
-      assert.strictEqual(alerts[0]!.key, "user:fay")
-      assert.strictEqual(alerts[0]!.threshold, 500)
-      yield* TestClock.adjust("1 day")
-      yield* call
-      yield* call
-      yield* call
-      assert.strictEqual((yield* sink.alerts).length, 1)
-      yield* call
-      assert.strictEqual((yield* sink.alerts).length, 2)
-    }).pipe(Effect.provide(deps)))
-
-  it.effect("a new window is a new soft-limit episode, even when its first call is already past the soft limit", () =>
-    Effect.gen(function*() {
-      const { model } = recording()
-      const sink = AlertSink.makeMemory()
-      const budgeted = Budget.enforce(model, {
-        perUser: Budget.tokens(1_000, Budget.daily(), { soft: 0.1 })
-      })
-      const call = budgeted.generate(prompt("hal", undefined, { maxOutputTokens: 150 })).pipe(
-        Effect.provideService(AlertSink.AlertSink, sink)
-      )
-      // every call reserves ~162 tokens: past the soft limit (100) at once, every day
-      yield* call
-      yield* call
-      assert.strictEqual((yield* sink.alerts).length, 1)
-      yield* TestClock.adjust("1 day")
-      yield* call
-      assert.strictEqual((yield* sink.alerts).length, 2)
-      yield* call
-      assert.strictEqual((yield* sink.alerts).length, 2)
-    }).pipe(Effect.provide(deps)))
-
-  it.effect("Budget.layer wraps the LanguageModel in context", () =>
-    Effect.gen(function*() {
-      yield* LanguageModel.generate(prompt("gus", undefined, { maxOutputTokens: 100 }))
-      const error = yield* Effect.flip(LanguageModel.generate(prompt("gus", undefined, { maxOutputTokens: 100 })))
-      assert.strictEqual(error._tag, "BudgetExceeded")
-    }).pipe(
-      Effect.provide(
-        Budget.layer({ perUser: Budget.tokens(150, Budget.total), clampOutput: false }).pipe(
-          Layer.provide(LanguageModel.layer(recording().model)),
-          Layer.provideMerge(deps)
+    it.effect("an unknown model under a USD budget is a defect carrying UnknownModel (never a silent zero)", () =>
+      Effect.gen(function*() {
+        const unknown = LanguageModel.make({
+          provider: "acme",
+          model: "mystery",
+          generate: (request) => Effect.succeed(completionOf(request, 1)),
+          stream: () => Stream.empty
+        })
+        const exit = yield* Effect.exit(
+          Budget.enforce(unknown, { global: Budget.usd(1, Budget.total) }).generate(prompt(undefined))
         )
-      )
-    ))
-
-  it.effect("1,000 concurrent calls with random faults and interruptions never overspend the cap", () =>
-    Effect.gen(function*() {
-      const random = prng(20261127)
-      const cap = 0.25 // USD
-      const userCap = 0.02
-      const model = LanguageModel.make({
-        provider: PROVIDER,
-        model: MODEL,
-        generate: (request) =>
-          Effect.gen(function*() {
-            const r = random()
-            const yields = Math.floor(random() * 20)
-            for (let i = 0; i < yields; i++) yield* Effect.yieldNow()
-            if (r < 0.1) return yield* Effect.fail(new ServerError({ provider: PROVIDER, model: MODEL, status: 500 }))
-            if (r < 0.13) return yield* Effect.die(new Error("defect"))
-            return completionOf(request, Math.floor(random() * (request.maxOutputTokens ?? 0)) + 1)
-          }),
-        stream: () => Stream.empty
-      })
-      const budgeted = Budget.enforce(model, {
-        global: Budget.usd(cap, Budget.daily()),
-        perUser: Budget.usd(userCap, Budget.daily())
-      })
-      const successes: Array<Completion> = []
-      let refused = 0
-      let interrupted = 0
-      yield* Effect.forEach(
-        Array.from({ length: 1_000 }, (_, i) => i),
-        (i) =>
-          Effect.gen(function*() {
-            const request = prompt(`user-${i % 20}`, "Summarise: " + "lorem ipsum ".repeat(1 + (i % 50)), {
-              maxOutputTokens: 200 + (i % 7) * 100
-            })
-            const fiber = yield* Effect.fork(budgeted.generate(request))
-            if (random() < 0.15) {
-              const yields = Math.floor(random() * 20)
-              for (let j = 0; j < yields; j++) yield* Effect.yieldNow()
-              yield* Fiber.interrupt(fiber)
-            }
-            const exit = yield* Fiber.await(fiber)
-            if (Exit.isSuccess(exit)) successes.push(exit.value)
-            else if (Cause.isInterruptedOnly(exit.cause)) interrupted++
-            else if (Option.exists(Cause.failureOption(exit.cause), (e) => e._tag === "BudgetExceeded")) refused++
-          }),
-        { concurrency: "unbounded", discard: true }
-      )
-      const store = yield* BudgetStore.BudgetStore
-      assert.strictEqual(yield* store.outstanding(0), 0)
-      const window = Budget.storeWindow(Budget.daily(), 0)
-      const global = yield* store.status("budget:global:usd:day@UTC", window, 0)
-      assert.strictEqual(global.reserved, 0)
-      // nano-dollars: exact integer sums
-      assert.isAtMost(global.spent, cap * 1e9)
-      const expected = successes.reduce((sum, c) => sum + Math.round(ModelCatalog.cost(c.usage, info) * 1e9), 0)
-      assert.strictEqual(global.spent, expected)
-      for (let u = 0; u < 20; u++) {
-        const s = yield* store.status(`budget:user:user-${u}:usd:day@UTC`, window, 0)
-        assert.isAtMost(s.spent, userCap * 1e9)
-        assert.strictEqual(s.reserved, 0)
-      }
-      assert.isAbove(successes.length, 50)
-      assert.isAbove(refused, 50)
-      assert.isAbove(interrupted, 10)
-    }).pipe(Effect.provide(deps)))
-
-  it.effect("1,000 concurrent streams with random cuts and interruptions never overspend the cap", () =>
-    Effect.gen(function*() {
-      const random = prng(7)
-      const cap = 0.3
-      const model = LanguageModel.make({
-        provider: PROVIDER,
-        model: MODEL,
-        generate: (request) => Effect.succeed(completionOf(request, 1)),
-        stream: (request) => {
-          const out = Math.floor(random() * (request.maxOutputTokens ?? 0)) + 1
-          const cutAt = random() < 0.2 ? Math.floor(random() * 4) : -1
-          const chunks = Array.from({ length: 4 }, (_, i) => "x".repeat(Math.floor(out / 4) + (i === 3 ? out % 4 : 0)))
-          return Stream.zipWithIndex(Stream.fromIterable(chunks)).pipe(
-            Stream.mapEffect(([text, i]) =>
-              i === cutAt
-                ? Effect.fail(new ServerError({ provider: PROVIDER, model: MODEL, status: 502 }))
-                : Effect.as(Effect.yieldNow(), { _tag: "TextDelta" as const, text })
-            ),
-            Stream.concat(Stream.make({ _tag: "Finish" as const, completion: completionOf(request, out) }))
-          )
+        assert.isTrue(Exit.isFailure(exit))
+        if (Exit.isFailure(exit)) {
+          const defect = Cause.dieOption(exit.cause)
+          assert.isTrue(Option.isSome(defect) && defect.value instanceof ModelCatalog.UnknownModel)
         }
-      })
-      const budgeted = Budget.enforce(model, { global: Budget.usd(cap, Budget.total) })
-      let finished = 0
-      yield* Effect.forEach(
-        Array.from({ length: 1_000 }, (_, i) => i),
-        (i) =>
-          Effect.gen(function*() {
-            const request = prompt(undefined, "Tell me about " + "things ".repeat(1 + (i % 30)), {
-              maxOutputTokens: 100 + (i % 5) * 200
-            })
-            const fiber = yield* Effect.fork(Stream.runDrain(budgeted.stream(request)))
-            if (random() < 0.2) {
-              const yields = Math.floor(random() * 8)
-              for (let j = 0; j < yields; j++) yield* Effect.yieldNow()
-              yield* Fiber.interrupt(fiber)
-            }
-            const exit = yield* Fiber.await(fiber)
-            if (Exit.isSuccess(exit)) finished++
-          }),
-        { concurrency: "unbounded", discard: true }
-      )
-      const store = yield* BudgetStore.BudgetStore
-      assert.strictEqual(yield* store.outstanding(0), 0)
-      const global = yield* store.status("budget:global:usd:total", forever, 0)
-      assert.strictEqual(global.reserved, 0)
-      assert.isAtMost(global.spent, cap * 1e9)
-      assert.isAbove(global.spent, 0)
-      assert.isAbove(finished, 20)
-    }).pipe(Effect.provide(deps)))
-})
+        const withFallback = Budget.enforce(unknown, {
+          global: Budget.usd(1, Budget.total),
+          unpricedFallback: { input: 10, cachedInput: 10, output: 10 }
+        })
+        yield* withFallback.generate(prompt(undefined))
+      }).pipe(Effect.provide(deps)))
+
+    it.effect("releases on typed failure, defect and interruption", () =>
+      Effect.gen(function*() {
+        let mode: "fail" | "die" | "hang" = "fail"
+        const model = LanguageModel.make({
+          provider: PROVIDER,
+          model: MODEL,
+          generate: () =>
+            mode === "fail"
+              ? Effect.fail(new ServerError({ provider: PROVIDER, model: MODEL, status: 500 }))
+              : mode === "die"
+              ? Effect.die("boom")
+              : Effect.never,
+          stream: () => Stream.empty
+        })
+        const budgeted = Budget.enforce(model, { global: Budget.tokens(10_000, Budget.total) })
+        const store = yield* BudgetStore.BudgetStore
+        const failed = yield* Effect.flip(budgeted.generate(prompt(undefined)))
+        assert.strictEqual(failed._tag, "ServerError")
+        assert.strictEqual(yield* store.outstanding(0), 0)
+        mode = "die"
+        const died = yield* Effect.exit(budgeted.generate(prompt(undefined)))
+        assert.isTrue(Exit.isFailure(died) && Cause.isDie(died.cause))
+        assert.strictEqual(yield* store.outstanding(0), 0)
+        mode = "hang"
+        const fiber = yield* Effect.fork(budgeted.generate(prompt(undefined)))
+        yield* Effect.yieldNow()
+        assert.strictEqual(yield* store.outstanding(0), 1)
+        yield* Fiber.interrupt(fiber)
+        assert.strictEqual(yield* store.outstanding(0), 0)
+        // a timeout is an interruption of the call too
+        const timedOut = yield* Effect.fork(Effect.timeout(budgeted.generate(prompt(undefined)), "1 second"))
+        yield* TestClock.adjust("1 second")
+        yield* Fiber.join(timedOut).pipe(Effect.flip)
+        assert.strictEqual(yield* store.outstanding(0), 0)
+        assert.deepStrictEqual(yield* storeStatus("budget:global:tokens:total", forever), { spent: 0, reserved: 0 })
+      }).pipe(Effect.provide(deps)))
+
+    it.effect("streams reconcile from Finish, from the streamed text when cut, and release when nothing came", () =>
+      Effect.gen(function*() {
+        let mode: "finish" | "cut" | "early" = "finish"
+        const model = LanguageModel.make({
+          provider: PROVIDER,
+          model: MODEL,
+          generate: (request) => Effect.succeed(completionOf(request, 1)),
+          stream: (request) =>
+            mode === "finish"
+              ? Stream.make(
+                { _tag: "TextDelta" as const, text: "hello" },
+                { _tag: "Finish" as const, completion: completionOf(request, 42) }
+              )
+              : mode === "cut"
+              ? Stream.concat(
+                Stream.make({ _tag: "TextDelta" as const, text: "a".repeat(35) }),
+                Stream.fail(new ServerError({ provider: PROVIDER, model: MODEL, status: 502 }))
+              )
+              : Stream.fail(new ServerError({ provider: PROVIDER, model: MODEL, status: 502 }))
+        })
+        const budgeted = Budget.enforce(model, { global: Budget.tokens(100_000, Budget.total) })
+        const key = "budget:global:tokens:total"
+        const input = yield* Tokenizer.count(prompt(undefined), { provider: PROVIDER, model: MODEL })
+        const events = yield* Stream.runCollect(budgeted.stream(prompt(undefined)))
+        const finish = Chunk.unsafeLast(events)
+        assert.strictEqual(finish._tag, "Finish")
+        const afterFinish = yield* storeStatus(key, forever)
+        assert.deepStrictEqual(afterFinish, {
+          spent: finish._tag === "Finish" ? finish.completion.usage.inputTokens + 42 : -1,
+          reserved: 0
+        })
+        mode = "cut"
+        yield* Stream.runDrain(budgeted.stream(prompt(undefined))).pipe(Effect.flip)
+        const afterCut = yield* storeStatus(key, forever)
+        // input estimate + 35 chars of output at 3.5 chars/token * 1.1 = 11 tokens
+        assert.strictEqual(afterCut.spent - afterFinish.spent, input + 11)
+        assert.strictEqual(afterCut.reserved, 0)
+        mode = "early"
+        yield* Stream.runDrain(budgeted.stream(prompt(undefined))).pipe(Effect.flip)
+        assert.deepStrictEqual(yield* storeStatus(key, forever), afterCut)
+        // interrupted mid-stream by the consumer (take 1 of a longer stream): reconciled from the text seen
+        mode = "finish"
+        yield* Stream.runDrain(Stream.take(budgeted.stream(prompt(undefined)), 1))
+        const store = yield* BudgetStore.BudgetStore
+        assert.strictEqual(yield* store.outstanding(0), 0)
+      }).pipe(Effect.provide(deps)))
+
+    it.effect("emits BudgetDecision events", () =>
+      Effect.gen(function*() {
+        const { model } = recording()
+        const events: Array<CallEvent.CallEvent> = []
+        const budgeted = Budget.enforce(model, { perUser: Budget.tokens(300, Budget.total) })
+        const listen = CallEvent.listen((event) => Effect.sync(() => void events.push(event)))
+        yield* budgeted.generate(prompt("carol", undefined, { maxOutputTokens: 100 })).pipe(listen)
+        yield* Effect.flip(budgeted.generate(prompt("carol", "x".repeat(2_000)))).pipe(listen)
+        const decisions = events.flatMap((e) => e._tag === "BudgetDecision" ? [e.decision] : [])
+        assert.deepStrictEqual(decisions, ["reserved", "reconciled", "refused"])
+      }).pipe(Effect.provide(deps)))
+
+    it.effect("calendar days reset exactly at local midnight (Europe/Paris) under TestClock", () =>
+      Effect.gen(function*() {
+        const { model, seen } = recording()
+        // 2026-03-10 23:59:00 in Paris (UTC+1)
+        yield* TestClock.setTime(Date.UTC(2026, 2, 10, 22, 59, 0))
+        const budgeted = Budget.enforce(model, {
+          perUser: Budget.tokens(200, Budget.daily("Europe/Paris")),
+          minOutputTokens: 100
+        })
+        yield* budgeted.generate(prompt("dave"))
+        assert.strictEqual(seen.length, 1)
+        yield* TestClock.adjust("59 seconds")
+        const refused = yield* Effect.flip(budgeted.generate(prompt("dave")))
+        assert.strictEqual(refused._tag, "BudgetExceeded")
+        yield* TestClock.adjust("999 millis")
+        assert.strictEqual((yield* Effect.flip(budgeted.generate(prompt("dave"))))._tag, "BudgetExceeded")
+        yield* TestClock.adjust("1 millis") // 00:00:00.000 Paris
+        yield* budgeted.generate(prompt("dave"))
+        assert.strictEqual(seen.length, 2)
+      }).pipe(Effect.provide(deps)))
+
+    it.effect("calendar months and rolling windows reset exactly under TestClock", () =>
+      Effect.gen(function*() {
+        const { model, seen } = recording()
+        yield* TestClock.setTime(Date.UTC(2026, 0, 31, 23, 0, 0)) // 2026-01-31 18:00 in New York
+        const monthly = Budget.enforce(model, {
+          global: Budget.tokens(200, Budget.monthly("America/New_York")),
+          minOutputTokens: 100
+        })
+        yield* monthly.generate(prompt(undefined))
+        yield* TestClock.adjust("5 hours") // 23:00 New York
+        assert.strictEqual((yield* Effect.flip(monthly.generate(prompt(undefined))))._tag, "BudgetExceeded")
+        yield* TestClock.adjust("1 hour") // Feb 1st, 00:00 New York
+        yield* monthly.generate(prompt(undefined))
+        assert.strictEqual(seen.length, 2)
+
+        const rolling = Budget.enforce(model, { perUser: Budget.tokens(200, "1 hour"), minOutputTokens: 100 })
+        yield* rolling.generate(prompt("erin"))
+        yield* TestClock.adjust("59 minutes")
+        assert.strictEqual((yield* Effect.flip(rolling.generate(prompt("erin"))))._tag, "BudgetExceeded")
+        yield* TestClock.adjust("1 minute")
+        yield* rolling.generate(prompt("erin"))
+        assert.strictEqual(seen.length, 4)
+      }).pipe(Effect.provide(deps)))
+
+    it.effect("soft limits alert once per episode and re-arm when the window resets", () =>
+      Effect.gen(function*() {
+        const { model } = recording()
+        const sink = AlertSink.makeMemory()
+        const budgeted = Budget.enforce(model, {
+          perUser: Budget.tokens(1_000, Budget.daily(), { soft: 0.5 })
+        })
+        const call = budgeted.generate(prompt("fay", undefined, { maxOutputTokens: 150 })).pipe(
+          Effect.provideService(AlertSink.AlertSink, sink)
+        )
+        // each call reserves ~162 tokens and commits 158: the level crosses 500 on the 4th call
+        yield* call
+        yield* call
+        yield* call
+        assert.strictEqual((yield* sink.alerts).length, 0)
+        yield* call
+        yield* call
+        yield* call
+        const alerts = yield* sink.alerts
+        assert.strictEqual(alerts.length, 1)
+        assert.strictEqual(alerts[0]!.kind, "soft-budget")
+        assert.strictEqual(alerts[0]!.key, "user:fay")
+        assert.strictEqual(alerts[0]!.threshold, 500)
+        yield* TestClock.adjust("1 day")
+        yield* call
+        yield* call
+        yield* call
+        assert.strictEqual((yield* sink.alerts).length, 1)
+        yield* call
+        assert.strictEqual((yield* sink.alerts).length, 2)
+      }).pipe(Effect.provide(deps)))
+
+    it.effect("a new window is a new soft-limit episode, even when its first call is already past the soft limit", () =>
+      Effect.gen(function*() {
+        const { model } = recording()
+        const sink = AlertSink.makeMemory()
+        const budgeted = Budget.enforce(model, {
+          perUser: Budget.tokens(1_000, Budget.daily(), { soft: 0.1 })
+        })
+        const call = budgeted.generate(prompt("hal", undefined, { maxOutputTokens: 150 })).pipe(
+          Effect.provideService(AlertSink.AlertSink, sink)
+        )
+        // every call reserves ~162 tokens: past the soft limit (100) at once, every day
+        yield* call
+        yield* call
+        assert.strictEqual((yield* sink.alerts).length, 1)
+        yield* TestClock.adjust("1 day")
+        yield* call
+        assert.strictEqual((yield* sink.alerts).length, 2)
+        yield* call
+        assert.strictEqual((yield* sink.alerts).length, 2)
+      }).pipe(Effect.provide(deps)))
+
+    it.effect("Budget.layer wraps the LanguageModel in context", () =>
+      Effect.gen(function*() {
+        yield* LanguageModel.generate(prompt("gus", undefined, { maxOutputTokens: 100 }))
+        const error = yield* Effect.flip(LanguageModel.generate(prompt("gus", undefined, { maxOutputTokens: 100 })))
+        assert.strictEqual(error._tag, "BudgetExceeded")
+      }).pipe(
+        Effect.provide(
+          Budget.layer({ perUser: Budget.tokens(150, Budget.total), clampOutput: false }).pipe(
+            Layer.provide(LanguageModel.layer(recording().model)),
+            Layer.provideMerge(deps)
+          )
+        )
+      ))
+
+    it.effect("1,000 concurrent calls with random faults and interruptions never overspend the cap", () =>
+      Effect.gen(function*() {
+        const random = prng(20261127)
+        const cap = 0.25 // USD
+        const userCap = 0.02
+        const model = LanguageModel.make({
+          provider: PROVIDER,
+          model: MODEL,
+          generate: (request) =>
+            Effect.gen(function*() {
+              const r = random()
+              const yields = Math.floor(random() * 20)
+              for (let i = 0; i < yields; i++) yield* Effect.yieldNow()
+              if (r < 0.1) return yield* Effect.fail(new ServerError({ provider: PROVIDER, model: MODEL, status: 500 }))
+              if (r < 0.13) return yield* Effect.die(new Error("defect"))
+              return completionOf(request, Math.floor(random() * (request.maxOutputTokens ?? 0)) + 1)
+            }),
+          stream: () => Stream.empty
+        })
+        const budgeted = Budget.enforce(model, {
+          global: Budget.usd(cap, Budget.daily()),
+          perUser: Budget.usd(userCap, Budget.daily())
+        })
+        const successes: Array<Completion> = []
+        let refused = 0
+        let interrupted = 0
+        yield* Effect.forEach(
+          Array.from({ length: 1_000 }, (_, i) => i),
+          (i) =>
+            Effect.gen(function*() {
+              const request = prompt(`user-${i % 20}`, "Summarise: " + "lorem ipsum ".repeat(1 + (i % 50)), {
+                maxOutputTokens: 200 + (i % 7) * 100
+              })
+              const fiber = yield* Effect.fork(budgeted.generate(request))
+              if (random() < 0.15) {
+                const yields = Math.floor(random() * 20)
+                for (let j = 0; j < yields; j++) yield* Effect.yieldNow()
+                yield* Fiber.interrupt(fiber)
+              }
+              const exit = yield* Fiber.await(fiber)
+              if (Exit.isSuccess(exit)) successes.push(exit.value)
+              else if (Cause.isInterruptedOnly(exit.cause)) interrupted++
+              else if (Option.exists(Cause.failureOption(exit.cause), (e) => e._tag === "BudgetExceeded")) refused++
+            }),
+          { concurrency: "unbounded", discard: true }
+        )
+        const store = yield* BudgetStore.BudgetStore
+        assert.strictEqual(yield* store.outstanding(0), 0)
+        const window = Budget.storeWindow(Budget.daily(), 0)
+        const global = yield* store.status("budget:global:usd:day@UTC", window, 0)
+        assert.strictEqual(global.reserved, 0)
+        // nano-dollars: exact integer sums
+        assert.isAtMost(global.spent, cap * 1e9)
+        const expected = successes.reduce((sum, c) => sum + Math.round(ModelCatalog.cost(c.usage, info) * 1e9), 0)
+        assert.strictEqual(global.spent, expected)
+        for (let u = 0; u < 20; u++) {
+          const s = yield* store.status(`budget:user:user-${u}:usd:day@UTC`, window, 0)
+          assert.isAtMost(s.spent, userCap * 1e9)
+          assert.strictEqual(s.reserved, 0)
+        }
+        assert.isAbove(successes.length, 50)
+        assert.isAbove(refused, 50)
+        assert.isAbove(interrupted, 10)
+      }).pipe(Effect.provide(deps)))
+
+    it.effect("1,000 concurrent streams with random cuts and interruptions never overspend the cap", () =>
+      Effect.gen(function*() {
+        const random = prng(7)
+        const cap = 0.3
+        const model = LanguageModel.make({
+          provider: PROVIDER,
+          model: MODEL,
+          generate: (request) => Effect.succeed(completionOf(request, 1)),
+          stream: (request) => {
+            const out = Math.floor(random() * (request.maxOutputTokens ?? 0)) + 1
+            const cutAt = random() < 0.2 ? Math.floor(random() * 4) : -1
+            const chunks = Array.from(
+              { length: 4 },
+              (_, i) => "x".repeat(Math.floor(out / 4) + (i === 3 ? out % 4 : 0))
+            )
+            return Stream.zipWithIndex(Stream.fromIterable(chunks)).pipe(
+              Stream.mapEffect(([text, i]) =>
+                i === cutAt
+                  ? Effect.fail(new ServerError({ provider: PROVIDER, model: MODEL, status: 502 }))
+                  : Effect.as(Effect.yieldNow(), { _tag: "TextDelta" as const, text })
+              ),
+              Stream.concat(Stream.make({ _tag: "Finish" as const, completion: completionOf(request, out) }))
+            )
+          }
+        })
+        const budgeted = Budget.enforce(model, { global: Budget.usd(cap, Budget.total) })
+        let finished = 0
+        yield* Effect.forEach(
+          Array.from({ length: 1_000 }, (_, i) => i),
+          (i) =>
+            Effect.gen(function*() {
+              const request = prompt(undefined, "Tell me about " + "things ".repeat(1 + (i % 30)), {
+                maxOutputTokens: 100 + (i % 5) * 200
+              })
+              const fiber = yield* Effect.fork(Stream.runDrain(budgeted.stream(request)))
+              if (random() < 0.2) {
+                const yields = Math.floor(random() * 8)
+                for (let j = 0; j < yields; j++) yield* Effect.yieldNow()
+                yield* Fiber.interrupt(fiber)
+              }
+              const exit = yield* Fiber.await(fiber)
+              if (Exit.isSuccess(exit)) finished++
+            }),
+          { concurrency: "unbounded", discard: true }
+        )
+        const store = yield* BudgetStore.BudgetStore
+        assert.strictEqual(yield* store.outstanding(0), 0)
+        const global = yield* store.status("budget:global:usd:total", forever, 0)
+        assert.strictEqual(global.reserved, 0)
+        assert.isAtMost(global.spent, cap * 1e9)
+        assert.isAbove(global.spent, 0)
+        assert.isAbove(finished, 20)
+      }).pipe(Effect.provide(deps)))
+  })
+}
 
 const refuses = (f: () => unknown, option: string) => refusesFor("Budget")(option, f)
 

@@ -11,7 +11,8 @@
  * registers `describe` / `it` blocks when called. Another package's tests import it by path until
  * core's package.json exports `./test/*` (a lead's decision). The layer is built afresh for every test
  * (`Effect.provide` per test) unless the store shares state across builds, in which case keys are
- * made unique per test with a random prefix.
+ * made unique per test with a random prefix. A store with a sync face (`Service.sync`, a store in
+ * the process) must be one store through both faces.
  */
 import * as BudgetStore from "@effect-llm/core/BudgetStore"
 import { assert, describe, it } from "@effect/vitest"
@@ -193,6 +194,27 @@ export const budgetStoreConformance = <E>(name: string, layer: Layer.Layer<Budge
           assert.strictEqual(results.filter((r) => r._tag === "Reserved").length, Math.floor(1_000 / 7))
           const status = yield* store.status(key("a"), fixed(), 0)
           assert.isAtMost(status.reserved, 1_000)
+        })
+      ))
+
+    it.effect("its sync face, when it has one, is the same store as its effects", () =>
+      run((store, key) =>
+        Effect.gen(function*() {
+          const sync = store.sync
+          if (sync === undefined) return
+          const item = { key: key("a"), limit: 100, window: fixed(), base: 40, rate: 0 }
+          assert.strictEqual(sync.reserve(req("plain", [item]))._tag, "Reserved")
+          assert.strictEqual((yield* store.reserve(req("effect", [item])))._tag, "Reserved")
+          // both reservations count, whichever face made them
+          const refused = sync.reserve(req("third", [item]))
+          assert.strictEqual(refused._tag, "Refused")
+          if (refused._tag === "Refused") assert.strictEqual(refused.used, 80)
+          sync.commit("effect", 0, [25])
+          yield* store.release("plain")
+          assert.deepStrictEqual(yield* store.status(key("a"), fixed(), 0), { spent: 25, reserved: 0 })
+          sync.release("unknown")
+          sync.commit("unknown", 0, [10])
+          assert.strictEqual(yield* store.outstanding(0), 0)
         })
       ))
   })

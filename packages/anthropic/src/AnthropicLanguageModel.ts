@@ -154,6 +154,13 @@ const collectStream = async (
   return response.headers
 }
 
+/** Settles a request with its completion, or the `ContentFiltered` failure it turned out to be. */
+const settle = (pending: ProviderRequest.Request, completion: MutableCompletion): void => {
+  const filtered = filteredOf(completion)
+  if (filtered !== undefined) pending.failWith(filtered)
+  else pending.succeed(completion)
+}
+
 const generateWith = (
   client: ClientService,
   defaultModel: string,
@@ -168,16 +175,11 @@ const generateWith = (
     (error, headers, now) => fromUnknown(error, errorContext(client, model, headers, now)),
     (pending) => {
       const info: CallInfo = { provider, model, started: pending.started }
-      const settle = (completion: MutableCompletion) => {
-        const filtered = filteredOf(completion)
-        if (filtered !== undefined) pending.failWith(filtered)
-        else pending.succeed(completion)
-      }
       if (useStream) {
         const state = new StreamState()
         const holder: { headers: Headers | undefined } = { headers: undefined }
         collectStream(client, params, pending.call, state, holder).then(
-          (headers) => settle(state.completion(info, headers, pending.now())),
+          (headers) => settle(pending, state.completion(info, headers, pending.now())),
           (error) => pending.fail(error, holder.headers)
         )
         return
@@ -197,7 +199,7 @@ const generateWith = (
               } catch (error) {
                 return pending.failWith(fromUnknown(error, errorContext(client, model, headers, now)))
               }
-              settle(completion)
+              settle(pending, completion)
             },
             (error) => pending.fail(error, headers)
           )

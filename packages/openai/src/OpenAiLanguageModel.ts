@@ -46,6 +46,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
+import type { APIPromise } from "openai"
 import type OpenAI from "openai"
 import type { ChatCompletionChunk } from "openai/resources/chat/completions/completions"
 import type { ResponseStreamEvent } from "openai/resources/responses/responses"
@@ -120,25 +121,22 @@ interface StreamState<Event> {
 /** What differs between the two APIs. */
 interface Api<Event> {
   readonly body: (model: string, options: ModelOptions, request: GenerateRequest, stream: boolean) => unknown
-  readonly create: (
-    client: OpenAI,
-    body: unknown,
-    options: ReturnType<Call["options"]>
-  ) => Promise<{ readonly data: unknown; readonly response: globalThis.Response }>
+  /** Sends the request: the SDK's promise (`asResponse` for `generate`, `withResponse` for a stream). */
+  readonly create: (client: OpenAI, body: unknown, options: ReturnType<Call["options"]>) => APIPromise<unknown>
   readonly parse: (info: CallInfo, data: unknown, headers: Headers, now: number) => Outcome
   readonly state: () => StreamState<Event>
 }
 
 const responsesApi: Api<ResponseStreamEvent> = {
   body: Responses.toBody,
-  create: (client, body, options) => client.responses.create(body as never, options as never).withResponse(),
+  create: (client, body, options) => client.responses.create(body as never, options as never),
   parse: Responses.fromResponse,
   state: () => new Responses.StreamState()
 }
 
 const chatApi: Api<ChatCompletionChunk> = {
   body: Chat.toBody,
-  create: (client, body, options) => client.chat.completions.create(body as never, options as never).withResponse(),
+  create: (client, body, options) => client.chat.completions.create(body as never, options as never),
   parse: Chat.fromCompletion,
   state: () => new Chat.StreamState()
 }
@@ -190,17 +188,25 @@ const generateWith = (
     (error, headers, now) => fromUnknown(error, errorContext(client, providerName, model, headers, now)),
     (pending) => {
       const info: CallInfo = { provider: providerName, model, started: pending.started }
-      api.create(client.client, body, pending.call.options(client.hooked)).then(
-        (result) => {
-          const headers = result.response.headers
-          let outcome: Outcome
-          try {
-            outcome = api.parse(info, result.data, headers, pending.now())
-          } catch (error) {
-            return pending.fail(error, headers)
-          }
-          if (isFiltered(outcome)) pending.failWith(outcome)
-          else pending.succeed(outcome)
+      // `asResponse` and the body read here (not `withResponse`): the headers arrive first, so a body
+      // that breaks off still fails with its request id, and no second promise chain parses it
+      api.create(client.client, body, pending.call.options(client.hooked)).asResponse().then(
+        (response) => {
+          pending.call.headersArrived()
+          const headers = response.headers
+          response.json().then(
+            (data: unknown) => {
+              let outcome: Outcome
+              try {
+                outcome = api.parse(info, data, headers, pending.now())
+              } catch (error) {
+                return pending.fail(error, headers)
+              }
+              if (isFiltered(outcome)) pending.failWith(outcome)
+              else pending.succeed(outcome)
+            },
+            (error) => pending.fail(error, headers)
+          )
         },
         (error) => pending.fail(error, undefined)
       )
@@ -222,7 +228,7 @@ const streamWith = (
     const state = api.state()
     return {
       open: (call) =>
-        api.create(client.client, body, call.options(client.hooked)).then((result) => ({
+        api.create(client.client, body, call.options(client.hooked)).withResponse().then((result) => ({
           headers: result.response.headers,
           events: result.data
         })),

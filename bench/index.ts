@@ -8,6 +8,7 @@
  */
 import { LanguageModel } from "@effect-llm/core"
 import { Chunk, Effect, Layer, ManagedRuntime, Option, Stream } from "effect"
+import { spawn } from "node:child_process"
 import { REPLAY_URL, type Run, setup } from "./ab-stacks.js"
 import { bytesPerCall, opsPerCall } from "./footprint.js"
 import {
@@ -247,6 +248,29 @@ const socketFree = async (provider: Provider, replies: Replies) => {
   }
 }
 
+const MEMORY_RESULTS = "memory results: "
+
+/** The memory rows, measured by this script in a child process of its own (`--memory-child`). */
+const memoryInFreshProcess = (): Promise<ReadonlyArray<Result>> =>
+  new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, "--memory-only", "--memory-child"], {
+      stdio: ["ignore", "pipe", "inherit"]
+    })
+    let output = ""
+    child.stdout.on("data", (chunk: Buffer) => {
+      output += chunk.toString()
+    })
+    child.once("exit", (code) => {
+      const line = output.split("\n").find((l) => l.startsWith(MEMORY_RESULTS))
+      if (code !== 0 || line === undefined) return reject(new Error(`the memory measurement exited with ${code}`))
+      resolve(JSON.parse(line.slice(MEMORY_RESULTS.length)) as ReadonlyArray<Result>)
+    })
+  })
+
+/** The TCP sockets this process holds open (the SDKs' pooled connections to the emulator). */
+const openSockets = (): number =>
+  process.getActiveResourcesInfo().filter((resource) => resource === "TCPSocketWrap").length
+
 const memory = async (provider: Provider) => {
   const IN_FLIGHT = quick ? 2000 : 10_000
   const HOLD_MS = 6000
@@ -263,8 +287,12 @@ const memory = async (provider: Provider) => {
     }
     const wave = async (launch: (i: number) => Promise<unknown>): Promise<Wave> => {
       // let the previous wave's idle keep-alive connections close first (the SDKs' fetch keeps them
-      // ~4 s): freed during this wave, they would make it look smaller than it is
+      // ~4 s): freed during this wave, they would make it look smaller than it is; a few close late,
+      // with some MiB of buffers, so wait (up to 20 s more) until none is left
       await sleep(6000)
+      const waitUntil = now() + 20_000
+      while (openSockets() > 0 && now() < waitUntil) await sleep(250)
+      lateSockets.push(openSockets())
       gc()
       const before = process.memoryUsage().heapUsed
       // each call's outcome is handled as it is launched (a failure is counted, never unhandled)
@@ -280,6 +308,7 @@ const memory = async (provider: Provider) => {
       return { perCall: (during - before) / IN_FLIGHT, before }
     }
     let failures = 0
+    const lateSockets: Array<number> = []
     const rawWave = () => wave(() => raw.generate())
     const libWave = () => wave(() => runtime.runPromise(model.generate(request)))
     await rawWave() // warm-up waves: connection pools, JIT
@@ -301,7 +330,11 @@ const memory = async (provider: Provider) => {
         libs.map((w) => (w.before / 1024 / 1024).toFixed(1)).join(", ")
       } MiB`
     )
-    progress(`${provider.name} memory: ${failures} of ${IN_FLIGHT * 8} calls failed`)
+    progress(
+      `${provider.name} memory: ${failures} of ${IN_FLIGHT * 8} calls failed; sockets still open when a wave began: ${
+        lateSockets.join(", ")
+      }`
+    )
     record({
       name: `${provider.name} heap per call in flight, ${IN_FLIGHT} at once (x raw SDK)`,
       value: ratio,
@@ -437,7 +470,17 @@ const main = async () => {
     if (stacksToRun.length > 0) await socketFree(provider, replies.get(provider.name)!)
   }
   if ((globalThis as { gc?: unknown }).gc && only === undefined) {
-    for (const provider of providers) await memory(provider)
+    if (process.argv.includes("--memory-only")) {
+      for (const provider of providers) await memory(provider)
+    } else {
+      // in a fresh process: the rows above leave tens of MiB of their own garbage and caches behind,
+      // which made the heap between waves swing by ~5 MiB from one wave to the next
+      results.push(...await memoryInFreshProcess())
+    }
+  }
+  if (process.argv.includes("--memory-child")) {
+    process.stdout.write(`${MEMORY_RESULTS}${JSON.stringify(results)}\n`)
+    return
   }
   const file = writeResults(results)
   const failed = results.filter((r) => !r.pass)

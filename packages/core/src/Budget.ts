@@ -481,7 +481,7 @@ const makeEnforcer = (options: Options, checked: Checked) => {
     )
     if (!listening) return refused
     return Effect.zipRight(
-      CallEvent.emit({ _tag: "BudgetDecision", decision: "refused", scope, unit, amount: requested }),
+      decision("refused", scope, unit, requested),
       refused
     )
   }
@@ -672,13 +672,7 @@ const makeEnforcer = (options: Options, checked: Checked) => {
       const item = items[i]!
       const scale = rule.limit.unit === "usd" ? NANO : 1
       if (listening) {
-        effects.push(CallEvent.emit({
-          _tag: "BudgetDecision",
-          decision: "reserved",
-          scope,
-          unit: rule.limit.unit,
-          amount: (item.base + k * item.rate) / scale
-        }))
+        effects.push(decision("reserved", scope, rule.limit.unit, (item.base + k * item.rate) / scale))
       }
       if (rule.limit.soft !== undefined) {
         const threshold = rule.limit.amount * rule.limit.soft
@@ -694,13 +688,7 @@ const makeEnforcer = (options: Options, checked: Checked) => {
         }
         if (level >= threshold && !fired) {
           if (listening) {
-            effects.push(CallEvent.emit({
-              _tag: "BudgetDecision",
-              decision: "soft-limit",
-              scope,
-              unit: rule.limit.unit,
-              amount: level
-            }))
+            effects.push(decision("soft-limit", scope, rule.limit.unit, level))
           }
           effects.push(
             AlertSink.send({
@@ -752,14 +740,11 @@ const makeEnforcer = (options: Options, checked: Checked) => {
       if (fiber.getFiberRef(CallEvent.currentListeners).length === 0) return commit
       return Effect.zipRight(
         commit,
-        Effect.forEach(plan.items, (item) =>
-          CallEvent.emit({
-            _tag: "BudgetDecision",
-            decision: "reconciled",
-            scope: item.scope,
-            unit: item.unit,
-            amount: item.unit === "usd" ? usd : tokens
-          }), { discard: true })
+        Effect.forEach(
+          plan.items,
+          (item) => decision("reconciled", item.scope, item.unit, item.unit === "usd" ? usd : tokens),
+          { discard: true }
+        )
       )
     })
   }
@@ -782,14 +767,7 @@ const makeEnforcer = (options: Options, checked: Checked) => {
       Context.get(context, BudgetStore.BudgetStore).release(plan.id),
       Effect.flatMap(CallEvent.isListening, (listening) =>
         listening
-          ? Effect.forEach(plan.items, (item) =>
-            CallEvent.emit({
-              _tag: "BudgetDecision",
-              decision: "released",
-              scope: item.scope,
-              unit: item.unit,
-              amount: 0
-            }), {
+          ? Effect.forEach(plan.items, (item) => decision("released", item.scope, item.unit, 0), {
             discard: true
           })
           : Effect.void)
@@ -798,6 +776,14 @@ const makeEnforcer = (options: Options, checked: Checked) => {
 
   return { isActive, reserve, canReserveNow, reserveNow, commitUsage, commitNow, release }
 }
+
+/** A `BudgetDecision` call event. */
+const decision = (
+  decision: "reserved" | "refused" | "soft-limit" | "reconciled" | "released",
+  scope: string,
+  unit: "tokens" | "usd",
+  amount: number
+): Effect.Effect<void> => CallEvent.emit({ _tag: "BudgetDecision", decision, scope, unit, amount })
 
 const format = (amount: number, unit: "tokens" | "usd") =>
   unit === "usd" ? `$${amount.toFixed(4)}` : `${Math.round(amount)} tokens`

@@ -276,17 +276,17 @@ export const withLimits: {
         Effect.tapError(sleepWithin(wait, request), () => Effect.sync(undo))
       )
     }
-    const onError = (clock: Clock.Clock, limiter: Limiter) => (error: unknown) => {
+    // what a call teaches the limiter: a refusal's retry-after, or the limits its answer announced
+    const failed = (clock: Clock.Clock, limiter: Limiter, error: unknown): void => {
       if (learn && internal.isTaggedError(error) && error._tag === "RateLimited" && error.retryAfter !== undefined) {
         limiter.block(clock.unsafeCurrentTimeMillis() + Duration.toMillis(error.retryAfter))
       }
     }
-    const onCompletion =
-      (clock: Clock.Clock, limiter: Limiter, model: string, cost: number) => (completion: Completion) => {
-        if (learn || limiter.tokens !== undefined) {
-          limiter.learn(completion, cost, clock.unsafeCurrentTimeMillis(), learn, limitsOf(model))
-        }
+    const answered = (clock: Clock.Clock, limiter: Limiter, model: string, cost: number, completion: Completion) => {
+      if (learn || limiter.tokens !== undefined) {
+        limiter.learn(completion, cost, clock.unsafeCurrentTimeMillis(), learn, limitsOf(model))
       }
+    }
     return LanguageModel.transform(self, {
       keepsDeadlines: true,
       generate: (generate) => (request) =>
@@ -294,15 +294,13 @@ export const withLimits: {
           const model = request.model ?? self.model
           const limiter = limiterOf(model, clock.unsafeCurrentTimeMillis())
           const cost = estimate(request)
-          const learnFrom = onCompletion(clock, limiter, model, cost)
-          const failed = onError(clock, limiter)
           const run = Effect.mapBoth(generate(request), {
             onSuccess: (completion) => {
-              learnFrom(completion)
+              answered(clock, limiter, model, cost, completion)
               return completion
             },
             onFailure: (error) => {
-              failed(error)
+              failed(clock, limiter, error)
               return error
             }
           })
@@ -314,15 +312,15 @@ export const withLimits: {
           const model = request.model ?? self.model
           const limiter = limiterOf(model, clock.unsafeCurrentTimeMillis())
           const cost = estimate(request)
-          const learnFrom = onCompletion(clock, limiter, model, cost)
-          const failed = onError(clock, limiter)
           const admitted = admit(clock, limiter, model, cost, request)
           const events = stream(request).pipe(
             Stream.mapChunks((chunk) => {
-              for (const event of chunk) if (event._tag === "Finish") learnFrom(event.completion)
+              for (const event of chunk) {
+                if (event._tag === "Finish") answered(clock, limiter, model, cost, event.completion)
+              }
               return chunk
             }),
-            Stream.tapError((error) => Effect.sync(() => failed(error)))
+            Stream.tapError((error) => Effect.sync(() => failed(clock, limiter, error)))
           )
           return admitted === undefined ? Effect.succeed(events) : Effect.as(admitted, events)
         }))

@@ -160,14 +160,23 @@ const check = (options: Options) => {
  * @since 0.1.0
  * @category utils
  */
-export const generateDeadline = (options: Options, request: GenerateRequest): number | undefined => {
+export const generateDeadline = (options: Options, request: GenerateRequest): number | undefined =>
+  deadlineOfCall(options)(request)
+
+/** {@link generateDeadline} with the options' durations decoded once (a policy's calls then decode none). */
+const deadlineOfCall = (options: Options): (request: GenerateRequest) => number | undefined => {
   const total = millis(options.total)
   const response = options.response
-  if (response === undefined) return total
-  const tokens = request.maxOutputTokens ?? response.defaultOutputTokens
-  if (tokens === undefined) return total
-  const deadline = Duration.toMillis(response.base) + Duration.toMillis(response.perOutputToken) * tokens
-  return total === undefined ? deadline : Math.min(total, deadline)
+  if (response === undefined) return () => total
+  const base = Duration.toMillis(response.base)
+  const perOutputToken = Duration.toMillis(response.perOutputToken)
+  const defaultOutputTokens = response.defaultOutputTokens
+  return (request) => {
+    const tokens = request.maxOutputTokens ?? defaultOutputTokens
+    if (tokens === undefined) return total
+    const deadline = base + perOutputToken * tokens
+    return total === undefined ? deadline : Math.min(total, deadline)
+  }
 }
 
 type RuntimeFiber = {
@@ -230,6 +239,7 @@ export const withTimeouts: {
   <E, R>(self: LanguageModel.With<E, R>, options: Options): LanguageModel.With<E | Timeout, R>
 } = dual(2, <E, R>(self: LanguageModel.With<E, R>, options: Options): LanguageModel.With<E | Timeout, R> => {
   const checked = check(options)
+  const callDeadline = deadlineOfCall(options)
   const connect = checked.connect
   const firstToken = millis(checked.firstToken)
   const idle = millis(checked.idle)
@@ -266,7 +276,7 @@ export const withTimeouts: {
   return LanguageModel.transform(self, {
     keepsDeadlines: true,
     generate: (generate) => (request) => {
-      const deadline = generateDeadline(options, request)
+      const deadline = callDeadline(request)
       if (deadline === undefined) {
         return connect === undefined
           ? generate(request)
@@ -285,7 +295,7 @@ export const withTimeouts: {
       )
     },
     stream: (stream) => (request) => {
-      const deadline = generateDeadline(options, request)
+      const deadline = callDeadline(request)
       if (firstToken === undefined && idle === undefined && deadline === undefined && connect === undefined) {
         return stream(request)
       }

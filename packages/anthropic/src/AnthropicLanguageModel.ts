@@ -161,53 +161,54 @@ const settle = (pending: ProviderRequest.Request, completion: MutableCompletion)
   else pending.succeed(completion)
 }
 
-const generateWith = (
+/**
+ * `generate` for one model: the error mapping and the request's sending are made once, and read
+ * the call from the request they are given (no closure per call).
+ */
+const generator = (
   client: ClientService,
   defaultModel: string,
-  options: ModelOptions,
-  request: GenerateRequest
-): Effect.Effect<Completion, LlmError.ProviderError> => {
-  const model = request.model ?? defaultModel
-  const params = toParams(model, options, request)
-  const useStream = params.max_tokens > streamingThreshold
-  return ProviderRequest.run(
-    callInfo(client, model, request),
-    (error, headers, now) => fromUnknown(error, errorContext(client, model, headers, now)),
-    (pending) => {
-      const info: CallInfo = { provider, model, started: pending.started }
-      if (useStream) {
-        const state = new StreamState()
-        const holder: { headers: Headers | undefined } = { headers: undefined }
-        collectStream(client, params, pending.call, state, holder).then(
-          (headers) => settle(pending, state.completion(info, headers, pending.now())),
-          (error) => pending.fail(error, holder.headers)
-        )
-        return
-      }
-      // `asResponse` (not `withResponse`): the headers arrive first, so a body that breaks off
-      // still fails with its request id, and the body is read without the SDK's second promise
-      client.client.messages.create(params, pending.call.options(client.hooked)).asResponse().then(
-        (response) => {
-          pending.call.headersArrived()
-          const headers = response.headers
-          response.json().then(
-            (data: unknown) => {
-              const now = pending.now()
-              let completion: MutableCompletion
-              try {
-                completion = fromMessage(info, data, headers, now)
-              } catch (error) {
-                return pending.failWith(fromUnknown(error, errorContext(client, model, headers, now)))
-              }
-              settle(pending, completion)
-            },
-            (error) => pending.fail(error, headers)
-          )
-        },
-        (error) => pending.fail(error, undefined)
+  options: ModelOptions
+): (request: GenerateRequest) => Effect.Effect<Completion, LlmError.ProviderError> => {
+  const toError: ProviderRequest.ToError = (error, headers, now, call) =>
+    fromUnknown(error, errorContext(client, call.model, headers, now))
+  const send = (pending: ProviderRequest.Request) => {
+    const model = pending.info.model
+    const params = toParams(model, options, pending.info.request)
+    const info: CallInfo = { provider, model, started: pending.started }
+    if (params.max_tokens > streamingThreshold) {
+      const state = new StreamState()
+      const holder: { headers: Headers | undefined } = { headers: undefined }
+      collectStream(client, params, pending.call, state, holder).then(
+        (headers) => settle(pending, state.completion(info, headers, pending.now())),
+        (error) => pending.fail(error, holder.headers)
       )
+      return
     }
-  )
+    // `asResponse` (not `withResponse`): the headers arrive first, so a body that breaks off
+    // still fails with its request id, and the body is read without the SDK's second promise
+    client.client.messages.create(params, pending.call.options(client.hooked)).asResponse().then(
+      (response) => {
+        pending.call.headersArrived()
+        const headers = response.headers
+        response.json().then(
+          (data: unknown) => {
+            const now = pending.now()
+            let completion: MutableCompletion
+            try {
+              completion = fromMessage(info, data, headers, now)
+            } catch (error) {
+              return pending.failWith(fromUnknown(error, errorContext(client, model, headers, now)))
+            }
+            settle(pending, completion)
+          },
+          (error) => pending.fail(error, headers)
+        )
+      },
+      (error) => pending.fail(error, undefined)
+    )
+  }
+  return (request) => ProviderRequest.run(callInfo(client, request.model ?? defaultModel, request), toError, send)
 }
 
 const streamWith = (
@@ -253,7 +254,7 @@ export const fromClient = (
   return LanguageModel.make({
     provider,
     model,
-    generate: (request) => generateWith(client, model, resolved, request),
+    generate: generator(client, model, resolved),
     stream: (request) => streamWith(client, model, resolved, request),
     enforcesDeadlines: true
   })
@@ -274,7 +275,7 @@ export const make = (
   return LanguageModel.make({
     provider,
     model,
-    generate: (request) => Effect.flatMap(AnthropicClient, (client) => generateWith(client, model, resolved, request)),
+    generate: (request) => Effect.flatMap(AnthropicClient, (client) => generator(client, model, resolved)(request)),
     stream: (request) =>
       Stream.unwrap(Effect.map(AnthropicClient, (client) => streamWith(client, model, resolved, request))),
     enforcesDeadlines: true

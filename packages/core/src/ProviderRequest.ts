@@ -42,7 +42,13 @@ import { currentConnectTimeout } from "./Timeout.js"
  * @since 0.1.0
  * @category models
  */
-export type ToError = (error: unknown, headers: Headers | undefined, now: number) => LlmError.ProviderError
+export type ToError = (
+  error: unknown,
+  headers: Headers | undefined,
+  now: number,
+  /** The call the error belongs to (so one mapping can serve every call of a model). */
+  info: Telemetry.CallInfo
+) => LlmError.ProviderError
 
 /**
  * A request in flight. One object holds its state: no closure per request.
@@ -90,7 +96,7 @@ export class Request {
   fail(error: unknown, headers: Headers | undefined): void {
     this.failWith(
       this.call.timeout(this.info.provider, this.info.request.model ?? this.info.model, this.connect) ??
-        this.toError(error, headers, this.now())
+        this.toError(error, headers, this.now(), this.info)
     )
   }
 }

@@ -260,7 +260,7 @@ class StreamCall {
   }
 
   failure(error: unknown): LlmError.ProviderError {
-    const underlying = this.source.toError(error, this.headers, this.clock.unsafeCurrentTimeMillis())
+    const underlying = this.source.toError(error, this.headers, this.clock.unsafeCurrentTimeMillis(), this.info)
     return this.seenToken || this.batch !== undefined ? interrupted(underlying, this.source.text()) : underlying
   }
 

@@ -173,45 +173,48 @@ const callInfo = (
   serverPort: client.serverPort
 })
 
-const generateWith = (
+/**
+ * `generate` for one model: the error mapping and the request's sending are made once, and read
+ * the call from the request they are given (no closure per call).
+ */
+const generator = (
   client: ClientService,
   defaultModel: string,
   options: ModelOptions,
-  api: Api<unknown>,
-  request: GenerateRequest
-): Effect.Effect<Completion, LlmError.ProviderError> => {
-  const model = request.model ?? defaultModel
-  const body = api.body(model, options, request, false)
+  api: Api<unknown>
+): (request: GenerateRequest) => Effect.Effect<Completion, LlmError.ProviderError> => {
   const providerName = options.provider
-  return ProviderRequest.run(
-    callInfo(client, options, model, request),
-    (error, headers, now) => fromUnknown(error, errorContext(client, providerName, model, headers, now)),
-    (pending) => {
-      const info: CallInfo = { provider: providerName, model, started: pending.started }
-      // `asResponse` and the body read here (not `withResponse`): the headers arrive first, so a body
-      // that breaks off still fails with its request id, and no second promise chain parses it
-      api.create(client.client, body, pending.call.options(client.hooked)).asResponse().then(
-        (response) => {
-          pending.call.headersArrived()
-          const headers = response.headers
-          response.json().then(
-            (data: unknown) => {
-              let outcome: Outcome
-              try {
-                outcome = api.parse(info, data, headers, pending.now())
-              } catch (error) {
-                return pending.fail(error, headers)
-              }
-              if (isFiltered(outcome)) pending.failWith(outcome)
-              else pending.succeed(outcome)
-            },
-            (error) => pending.fail(error, headers)
-          )
-        },
-        (error) => pending.fail(error, undefined)
-      )
-    }
-  )
+  const toError: ProviderRequest.ToError = (error, headers, now, call) =>
+    fromUnknown(error, errorContext(client, providerName, call.model, headers, now))
+  const send = (pending: ProviderRequest.Request) => {
+    const model = pending.info.model
+    const body = api.body(model, options, pending.info.request, false)
+    const info: CallInfo = { provider: providerName, model, started: pending.started }
+    // `asResponse` and the body read here (not `withResponse`): the headers arrive first, so a body
+    // that breaks off still fails with its request id, and no second promise chain parses it
+    api.create(client.client, body, pending.call.options(client.hooked)).asResponse().then(
+      (response) => {
+        pending.call.headersArrived()
+        const headers = response.headers
+        response.json().then(
+          (data: unknown) => {
+            let outcome: Outcome
+            try {
+              outcome = api.parse(info, data, headers, pending.now())
+            } catch (error) {
+              return pending.fail(error, headers)
+            }
+            if (isFiltered(outcome)) pending.failWith(outcome)
+            else pending.succeed(outcome)
+          },
+          (error) => pending.fail(error, headers)
+        )
+      },
+      (error) => pending.fail(error, undefined)
+    )
+  }
+  return (request) =>
+    ProviderRequest.run(callInfo(client, options, request.model ?? defaultModel, request), toError, send)
 }
 
 const streamWith = (
@@ -256,7 +259,7 @@ export const fromClient = (
   return LanguageModel.make({
     provider: resolved.provider,
     model,
-    generate: (request) => generateWith(client, model, resolved, api, request),
+    generate: generator(client, model, resolved, api),
     stream: (request) => streamWith(client, model, resolved, api, request),
     enforcesDeadlines: true
   })
@@ -275,8 +278,7 @@ export const make = (model: string, options?: Options): LanguageModel.With<LlmEr
   return LanguageModel.make({
     provider: resolved.provider,
     model,
-    generate: (request) =>
-      Effect.flatMap(OpenAiClient, (client) => generateWith(client, model, resolved, api, request)),
+    generate: (request) => Effect.flatMap(OpenAiClient, (client) => generator(client, model, resolved, api)(request)),
     stream: (request) =>
       Stream.unwrap(Effect.map(OpenAiClient, (client) => streamWith(client, model, resolved, api, request))),
     enforcesDeadlines: true

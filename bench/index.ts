@@ -9,6 +9,7 @@
 import { LanguageModel } from "@effect-llm/core"
 import { Chunk, Effect, Layer, ManagedRuntime, Option, Stream } from "effect"
 import { spawn } from "node:child_process"
+import * as v8 from "node:v8"
 import { REPLAY_URL, type Run, setup } from "./ab-stacks.js"
 import { bytesPerCall, opsPerCall } from "./footprint.js"
 import {
@@ -18,6 +19,7 @@ import {
   now,
   progress,
   type Result,
+  settleHeap,
   sleep,
   startEmulator,
   times,
@@ -293,15 +295,18 @@ const memory = async (provider: Provider) => {
       const waitUntil = now() + 20_000
       while (openSockets() > 0 && now() < waitUntil) await sleep(250)
       lateSockets.push(openSockets())
-      gc()
+      await settleHeap()
       const before = process.memoryUsage().heapUsed
-      // each call's outcome is handled as it is launched (a failure is counted, never unhandled)
+      const space = (name: string) =>
+        (v8.getHeapSpaceStatistics().find((s) => s.space_name === name)?.space_used_size ?? 0) / 1024 / 1024
+      spaces.push(`${space("old_space").toFixed(1)}/${space("large_object_space").toFixed(1)}`)
       const calls: Array<Promise<boolean>> = []
       for (let i = 0; i < IN_FLIGHT; i++) {
         calls.push(launch(i).then(() => true, () => false))
         if (i % 500 === 499) await sleep(20)
       }
       await sleep(HOLD_MS * 0.5)
+      // two collections at once: a turn of the event loop here would let the first calls end
       gc()
       const during = process.memoryUsage().heapUsed
       failures += (await Promise.all(calls)).filter((ok) => !ok).length
@@ -309,6 +314,7 @@ const memory = async (provider: Provider) => {
     }
     let failures = 0
     const lateSockets: Array<number> = []
+    const spaces: Array<string> = []
     const rawWave = () => wave(() => raw.generate())
     const libWave = () => wave(() => runtime.runPromise(model.generate(request)))
     await rawWave() // warm-up waves: connection pools, JIT
@@ -333,7 +339,7 @@ const memory = async (provider: Provider) => {
     progress(
       `${provider.name} memory: ${failures} of ${IN_FLIGHT * 8} calls failed; sockets still open when a wave began: ${
         lateSockets.join(", ")
-      }`
+      }; old / large-object space (MiB) when a wave began: ${spaces.join(", ")}`
     )
     record({
       name: `${provider.name} heap per call in flight, ${IN_FLIGHT} at once (x raw SDK)`,

@@ -40,6 +40,18 @@ export interface Provider {
   readonly capture: (emulator: EmulatorProcess) => Promise<Replies>
 }
 
+/** A raw SDK's calls: `generate`, and `stream` that drains the SDK's event stream of `events`. */
+const rawCalls = (
+  generate: () => Promise<unknown>,
+  events: () => Promise<AsyncIterable<unknown>>
+): ReturnType<Provider["raw"]> => ({
+  generate,
+  stream: async () => {
+    for await (const _ of await events()) { /* drain */ }
+  },
+  events
+})
+
 export const providers: ReadonlyArray<Provider> = [
   {
     name: "openai",
@@ -50,14 +62,10 @@ export const providers: ReadonlyArray<Provider> = [
         maxRetries: 0,
         ...(fetch ? { fetch } : {})
       })
-      const events = () => client.responses.create({ ...openAiBody, stream: true })
-      return {
-        generate: () => client.responses.create(openAiBody),
-        stream: async () => {
-          for await (const _ of await events()) { /* drain */ }
-        },
-        events
-      }
+      return rawCalls(
+        () => client.responses.create(openAiBody),
+        () => client.responses.create({ ...openAiBody, stream: true })
+      )
     },
     layer: (url, fetch) =>
       OpenAiLanguageModel.model("gpt-5-mini").pipe(
@@ -71,14 +79,10 @@ export const providers: ReadonlyArray<Provider> = [
     name: "anthropic",
     raw: (url, fetch) => {
       const client = new Anthropic({ apiKey: "bench-key", baseURL: url, maxRetries: 0, ...(fetch ? { fetch } : {}) })
-      const events = () => client.messages.create({ ...anthropicBody, stream: true })
-      return {
-        generate: () => client.messages.create(anthropicBody),
-        stream: async () => {
-          for await (const _ of await events()) { /* drain */ }
-        },
-        events
-      }
+      return rawCalls(
+        () => client.messages.create(anthropicBody),
+        () => client.messages.create({ ...anthropicBody, stream: true })
+      )
     },
     layer: (url, fetch) =>
       AnthropicLanguageModel.model("claude-haiku-4-5").pipe(

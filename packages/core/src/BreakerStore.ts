@@ -110,10 +110,18 @@ export interface Service {
    * (the memory store): a breaker then decides and records without an effect per call. A store
    * that talks to a server leaves it out.
    */
-  readonly sync?: {
-    readonly acquire: (...args: AcquireArgs) => Decision
-    readonly record: (...args: RecordArgs) => Transition | undefined
-  } | undefined
+  readonly sync?: SyncFace | undefined
+}
+
+/**
+ * A store's plain face (see `Service.sync`), as `BudgetStore.SyncFace` and `CacheStore.SyncFace`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface SyncFace {
+  readonly acquire: (...args: AcquireArgs) => Decision
+  readonly record: (...args: RecordArgs) => Transition | undefined
 }
 
 /**

@@ -398,6 +398,12 @@ interface Plan {
   readonly items: ReadonlyArray<{ readonly scope: string; readonly unit: "tokens" | "usd" }>
 }
 
+/** A store's and a tokenizer's plain faces (see `syncFacesOf` in `makeEnforcer`). */
+interface SyncFaces {
+  readonly store: BudgetStore.SyncFace
+  readonly countSync: NonNullable<Tokenizer.Service["countSync"]>
+}
+
 /** What a reservation asks the store for, before it asks (see `draft` in `makeEnforcer`). */
 type Draft =
   | { readonly _tag: "Refused"; readonly refusal: Effect.Effect<never, BudgetExceeded> }
@@ -530,34 +536,43 @@ const makeEnforcer = (options: Options, checked: Checked) => {
       }))
   }
 
-  /** Whether a call can be reserved and settled in plain code: a store and a tokenizer with sync faces, nobody listening. */
-  const canReserveNow = (context: Context.Context<Requirements>, fiber: Fiber.RuntimeFiber<unknown, unknown>) =>
-    !options.exactCount &&
-    Context.get(context, BudgetStore.BudgetStore).sync !== undefined &&
-    Context.get(context, Tokenizer.Tokenizer).countSync !== undefined &&
-    fiber.getFiberRef(CallEvent.currentListeners).length === 0
+  /**
+   * The plain faces a call is reserved and settled through, when it can be in plain code: a store
+   * and a tokenizer that have them, and nobody listening for events. `undefined` otherwise.
+   */
+  const syncFacesOf = (
+    context: Context.Context<Requirements>,
+    fiber: Fiber.RuntimeFiber<unknown, unknown>
+  ): SyncFaces | undefined => {
+    if (options.exactCount) return undefined
+    const store = Context.get(context, BudgetStore.BudgetStore).sync
+    const countSync = Context.get(context, Tokenizer.Tokenizer).countSync
+    if (store === undefined || countSync === undefined) return undefined
+    return fiber.getFiberRef(CallEvent.currentListeners).length === 0 ? { store, countSync } : undefined
+  }
 
   /**
-   * The reservation in plain code (when {@link canReserveNow}): the plan, an effect that ends in it
+   * The reservation in plain code (through {@link syncFacesOf}): the plan, an effect that ends in it
    * (a soft-limit alert) or fails (a refusal), or else {@link reserve}'s effect (the tokenizer could
    * not count now: its encoder is not loaded yet).
    */
   const reserveNow = (
     context: Context.Context<Requirements>,
+    faces: SyncFaces,
     fiber: Fiber.RuntimeFiber<unknown, unknown>,
     provider: string,
     defaultModel: string,
     request: GenerateRequest
   ): Plan | Effect.Effect<Plan, BudgetExceeded> => {
     const target: Tokenizer.Target = { provider, model: request.model ?? defaultModel }
-    const inputTokens = Context.get(context, Tokenizer.Tokenizer).countSync!(request, target)
+    const inputTokens = faces.countSync(request, target)
     if (inputTokens === undefined) return reserve(context, provider, defaultModel, request)
     const info = infoFor(Context.get(context, ModelCatalog.ModelCatalog), target)
     if (Effect.isEffect(info)) return info
     const now = clockOf(fiber).unsafeCurrentTimeMillis()
     const d = draft(target, info, request, inputTokens, now, false)
     if (d._tag !== "Reserve") return d._tag === "Free" ? d.plan : d.refusal
-    return settle(d, Context.get(context, BudgetStore.BudgetStore).sync!.reserve(d.reservation), now, false)
+    return settle(d, faces.store.reserve(d.reservation), now, false)
   }
 
   /**
@@ -774,7 +789,7 @@ const makeEnforcer = (options: Options, checked: Checked) => {
     )
   }
 
-  return { isActive, reserve, canReserveNow, reserveNow, commitUsage, commitNow, release }
+  return { isActive, reserve, syncFacesOf, reserveNow, commitUsage, commitNow, release }
 }
 
 /** A `BudgetDecision` call event. */
@@ -809,8 +824,8 @@ const apply = <E, R, RC>(
     generate: (generate) => (request) => {
       if (!enforcer.isActive(request)) return generate(request)
       return withGivenFiber(contextOf, (context, fiber) => {
-        const sync = Context.get(context, BudgetStore.BudgetStore).sync
-        if (sync !== undefined && enforcer.canReserveNow(context, fiber)) {
+        const faces = enforcer.syncFacesOf(context, fiber)
+        if (faces !== undefined) {
           // a store and a tokenizer in the process, nobody listening: reserve and settle in plain
           // code, in one uninterruptible region (the reservation is settled on every exit)
           return Effect.uninterruptibleMask((restore) =>
@@ -818,15 +833,15 @@ const apply = <E, R, RC>(
               const use = (plan: Plan) =>
                 Effect.matchCauseEffect(restore(Effect.suspend(() => generate(plan.request))), {
                   onFailure: (cause) => {
-                    sync.release(plan.id)
+                    faces.store.release(plan.id)
                     return Effect.failCause(cause)
                   },
                   onSuccess: (completion) => {
-                    enforcer.commitNow(context, sync, plan, completion, clockOf(fiber).unsafeCurrentTimeMillis())
+                    enforcer.commitNow(context, faces.store, plan, completion, clockOf(fiber).unsafeCurrentTimeMillis())
                     return Effect.succeed(completion)
                   }
                 })
-              const reserved = enforcer.reserveNow(context, fiber, self.provider, self.model, request)
+              const reserved = enforcer.reserveNow(context, faces, fiber, self.provider, self.model, request)
               return Effect.isEffect(reserved) ? Effect.flatMap(reserved, use) : use(reserved)
             })
           )

@@ -27,10 +27,10 @@
  * @since 0.1.0
  */
 import * as Clock from "effect/Clock"
-import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type { Completion } from "./Completion.js"
+import { clockOf } from "./internal/given.js"
 import type * as LlmError from "./LlmError.js"
 import { Call, deadlinesIn } from "./ProviderCall.js"
 import * as Telemetry from "./Telemetry.js"
@@ -114,7 +114,7 @@ export const run = (
   send: (request: Request) => void
 ): Effect.Effect<Completion, LlmError.ProviderError> =>
   Effect.withFiberRuntime((fiber) => {
-    const clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
+    const clock = clockOf(fiber)
     const deadlines = deadlinesIn(info.request)
     const connect = fiber.getFiberRef(currentConnectTimeout)
     return Effect.async<Completion, LlmError.ProviderError>((resume) => {

@@ -14,13 +14,13 @@
  */
 import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
-import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import type { Completion } from "./Completion.js"
+import { clockOf } from "./internal/given.js"
 import { afterMicrotasks } from "./internal/macrotask.js"
 import * as LlmError from "./LlmError.js"
 import { Call, deadlinesIn } from "./ProviderCall.js"
@@ -126,7 +126,7 @@ class StreamCall {
       return this.call.cancel
     })
     this.pull = Effect.withFiberRuntime((fiber) => {
-      this.clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
+      this.clock = clockOf(fiber)
       this.started = this.clock.unsafeCurrentTimeMillis()
       this.attempt = Telemetry.startAttempt(fiber, info, true)
       this.connect = this.call.start(deadlinesIn(info.request), fiber.getFiberRef(currentConnectTimeout))

@@ -46,6 +46,7 @@ import * as Tracer from "effect/Tracer"
 import * as CallEvent from "./CallEvent.js"
 import type { Completion } from "./Completion.js"
 import type { GenerateRequest } from "./GenerateRequest.js"
+import { clockOf } from "./internal/given.js"
 import * as internalStream from "./internal/stream.js"
 import * as internal from "./internal/telemetry.js"
 import * as LanguageModel from "./LanguageModel.js"
@@ -191,7 +192,7 @@ export interface RuntimeFiber {
 }
 
 const startRecorder = (fiber: RuntimeFiber, info: CallInfo, call: internal.CallState | undefined): CallRecorder => {
-  const clock = Context.get(fiber.currentDefaultServices as Context.Context<Clock.Clock>, Clock.Clock)
+  const clock = clockOf(fiber)
   const requestModel = info.request.model ?? info.model
   return {
     options: fiber.getFiberRef(internal.currentOptions),
@@ -670,7 +671,7 @@ export const listener: CallEvent.Listener = (event) =>
     const span = fiber.currentSpan
     if (span !== undefined && span._tag === "Span") {
       const record = internal.eventRecord(event, options)
-      const clock = Context.get(fiber.currentDefaultServices as Context.Context<Clock.Clock>, Clock.Clock)
+      const clock = clockOf(fiber)
       span.event(record.name, clock.unsafeCurrentTimeNanos(), record.attributes)
     }
     if (options.metrics) internal.recordEventMetric(event, options, fiber.getFiberRef(FiberRef.currentMetricLabels))

@@ -53,7 +53,7 @@ import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as CallEvent from "./CallEvent.js"
 import type { GenerateRequest } from "./GenerateRequest.js"
-import { runtimeOf } from "./internal/given.js"
+import { clockOf, runtimeOf } from "./internal/given.js"
 import * as internalStream from "./internal/stream.js"
 import { scheduleOn, sleepWithin as internalSleepWithin, withDeadline } from "./internal/timeoutDeadline.js"
 import * as InvalidOptions from "./InvalidOptions.js"
@@ -185,9 +185,6 @@ type RuntimeFiber = {
   readonly currentDefaultServices: Context.Context<never>
   readonly currentContext: Context.Context<never>
 }
-
-const clockOf = (fiber: RuntimeFiber): Clock.Clock =>
-  Context.get(fiber.currentDefaultServices as Context.Context<Clock.Clock>, Clock.Clock)
 
 /**
  * A wait of a policy (a retry's backoff, a rate-limit slot) that ends at the deadline of the call:

@@ -81,6 +81,17 @@ const storeStatus = (key: string, window: BudgetStore.Window, now = 0) =>
 
 const forever: BudgetStore.Window = { _tag: "Fixed", start: 0, end: Number.POSITIVE_INFINITY }
 
+/** A call of `user` under a daily budget of 1,000 tokens with a soft limit, and the sink of its alerts. */
+const softLimited = (user: string, soft: number) => {
+  const { model } = recording()
+  const sink = AlertSink.makeMemory()
+  const budgeted = Budget.enforce(model, { perUser: Budget.tokens(1_000, Budget.daily(), { soft }) })
+  const call = budgeted.generate(prompt(user, undefined, { maxOutputTokens: 150 })).pipe(
+    Effect.provideService(AlertSink.AlertSink, sink)
+  )
+  return { call, sink }
+}
+
 /** mulberry32: a seeded PRNG so the chaos test is reproducible. */
 const prng = (seed: number) => () => {
   seed |= 0
@@ -360,14 +371,7 @@ for (const [storeName, deps] of dependencies) {
 
     it.effect("soft limits alert once per episode and re-arm when the window resets", () =>
       Effect.gen(function*() {
-        const { model } = recording()
-        const sink = AlertSink.makeMemory()
-        const budgeted = Budget.enforce(model, {
-          perUser: Budget.tokens(1_000, Budget.daily(), { soft: 0.5 })
-        })
-        const call = budgeted.generate(prompt("fay", undefined, { maxOutputTokens: 150 })).pipe(
-          Effect.provideService(AlertSink.AlertSink, sink)
-        )
+        const { call, sink } = softLimited("fay", 0.5)
         // each call reserves ~162 tokens and commits 158: the level crosses 500 on the 4th call
         yield* call
         yield* call
@@ -392,14 +396,7 @@ for (const [storeName, deps] of dependencies) {
 
     it.effect("a new window is a new soft-limit episode, even when its first call is already past the soft limit", () =>
       Effect.gen(function*() {
-        const { model } = recording()
-        const sink = AlertSink.makeMemory()
-        const budgeted = Budget.enforce(model, {
-          perUser: Budget.tokens(1_000, Budget.daily(), { soft: 0.1 })
-        })
-        const call = budgeted.generate(prompt("hal", undefined, { maxOutputTokens: 150 })).pipe(
-          Effect.provideService(AlertSink.AlertSink, sink)
-        )
+        const { call, sink } = softLimited("hal", 0.1)
         // every call reserves ~162 tokens: past the soft limit (100) at once, every day
         yield* call
         yield* call

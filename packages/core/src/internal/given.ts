@@ -56,9 +56,9 @@ export const withGivenFiber = <A, R, B, E, R2>(
   )
 }
 
-/** The clock of a running fiber. @internal */
-export const clockOf = (fiber: Fiber.RuntimeFiber<unknown, unknown>): Clock.Clock =>
-  Context.get(fiber.currentDefaultServices, Clock.Clock)
+/** The clock of a running fiber (read off it: no effect). @internal */
+export const clockOf = (fiber: { readonly currentDefaultServices: Context.Context<never> }): Clock.Clock =>
+  Context.get(fiber.currentDefaultServices as Context.Context<Clock.Clock>, Clock.Clock)
 
 /**
  * {@link withGiven} with the clock too, in one step when what is given is known or is a service tag.

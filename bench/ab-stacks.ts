@@ -14,9 +14,27 @@ import { stacks } from "./stacks.js"
 /** The socket-free URL: a request that did reach the network would fail. */
 export const REPLAY_URL = "http://127.0.0.1:9"
 
+/**
+ * What a row calls: `generate`; `stream`, the streamed call through `streamEach` (no `Stream`);
+ * `Stream`, the same call as an Effect `Stream` (`model.stream`, drained).
+ */
+export type Op = "generate" | "stream" | "Stream"
+
+export const ops: ReadonlyArray<Op> = ["generate", "stream", "Stream"]
+
+const ignore = () => Effect.void
+
+/** One call of `op` on `model`, its result dropped. */
+export const callOf = (model: LanguageModel.Service, op: Op): Effect.Effect<void, unknown> =>
+  op === "generate"
+    ? Effect.asVoid(model.generate(request))
+    : op === "stream"
+    ? Effect.asVoid(model.streamEach(request, ignore))
+    : Stream.runDrain(model.stream(request))
+
 export interface Run {
   readonly provider: string
-  readonly op: "generate" | "stream"
+  readonly op: Op
   readonly label: string
   readonly run: () => Promise<void>
   readonly dispose: () => Promise<void>
@@ -34,13 +52,12 @@ export const setup = async (
     const fetch = replayFetch(captured)
     for (const stack of stacks) {
       if (stack.targets === undefined) continue
-      for (const op of ["generate", "stream"] as const) {
+      for (const op of ops) {
         const label = `${provider.name} ${op} ${stack.name}`
         if (!wanted(label)) continue
         const runtime = ManagedRuntime.make(stack.layer(provider.layer(REPLAY_URL, fetch)))
         const model = await runtime.runPromise(LanguageModel.LanguageModel)
-        const call = op === "generate" ? Effect.asVoid(model.generate(request)) : Stream.runDrain(model.stream(request))
-        const program = times(call, calls)
+        const program = times(callOf(model, op), calls)
         runs.push({
           provider: provider.name,
           op,

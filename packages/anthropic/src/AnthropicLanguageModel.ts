@@ -211,15 +211,16 @@ const generator = (
   return (request) => ProviderRequest.run(callInfo(client, request.model ?? defaultModel, request), toError, send)
 }
 
-const streamWith = (
+/** One streamed request: its call info and a maker of its `Source` (one per run). */
+const streamCall = (
   client: ClientService,
   defaultModel: string,
   options: ModelOptions,
   request: GenerateRequest
-): Stream.Stream<StreamEvent.StreamEvent, LlmError.ProviderError> => {
+) => {
   const model = request.model ?? defaultModel
   const params: Anthropic.MessageCreateParamsStreaming = { ...toParams(model, options, request), stream: true }
-  return ProviderStream.make(callInfo(client, model, request), () => {
+  const source = (): ProviderStream.Source => {
     const state = new StreamState()
     return {
       open: (call) =>
@@ -236,7 +237,29 @@ const streamWith = (
       text: () => state.text,
       toError: (error, headers, now) => fromUnknown(error, errorContext(client, model, headers, now))
     }
-  })
+  }
+  return { info: callInfo(client, model, request), source }
+}
+
+const streamWith = (
+  client: ClientService,
+  defaultModel: string,
+  options: ModelOptions,
+  request: GenerateRequest
+): Stream.Stream<StreamEvent.StreamEvent, LlmError.ProviderError> => {
+  const { info, source } = streamCall(client, defaultModel, options, request)
+  return ProviderStream.make(info, source)
+}
+
+const streamEachWith = (
+  client: ClientService,
+  defaultModel: string,
+  options: ModelOptions,
+  request: GenerateRequest,
+  onEvent: LanguageModel.OnEvent
+): Effect.Effect<Completion, LlmError.ProviderError> => {
+  const { info, source } = streamCall(client, defaultModel, options, request)
+  return ProviderStream.run(info, source(), onEvent)
 }
 
 /**
@@ -256,6 +279,7 @@ export const fromClient = (
     model,
     generate: generator(client, model, resolved),
     stream: (request) => streamWith(client, model, resolved, request),
+    streamEach: (request, onEvent) => streamEachWith(client, model, resolved, request, onEvent),
     enforcesDeadlines: true
   })
 }
@@ -278,6 +302,8 @@ export const make = (
     generate: (request) => Effect.flatMap(AnthropicClient, (client) => generator(client, model, resolved)(request)),
     stream: (request) =>
       Stream.unwrap(Effect.map(AnthropicClient, (client) => streamWith(client, model, resolved, request))),
+    streamEach: (request, onEvent) =>
+      Effect.flatMap(AnthropicClient, (client) => streamEachWith(client, model, resolved, request, onEvent)),
     enforcesDeadlines: true
   })
 }

@@ -803,12 +803,16 @@ const decision = (
 const format = (amount: number, unit: "tokens" | "usd") =>
   unit === "usd" ? `$${amount.toFixed(4)}` : `${Math.round(amount)} tokens`
 
-/** A stream's reservation and what it has streamed so far (one per run of the stream). */
-interface Reservation {
-  readonly context: Context.Context<Requirements>
-  readonly plan: Plan
+/** What a streamed call has given so far (one per run of the stream). */
+interface Streamed {
   finish: Completion | undefined
   text: string
+}
+
+/** A stream's reservation and what it has streamed so far. */
+interface Reservation extends Streamed {
+  readonly context: Context.Context<Requirements>
+  readonly plan: Plan
 }
 
 const apply = <E, R, RC>(
@@ -819,42 +823,88 @@ const apply = <E, R, RC>(
   checked: Checked
 ) => {
   const enforcer = makeEnforcer(options, checked)
-  return LanguageModel.transform(self, {
-    keepsDeadlines: true,
-    generate: (generate) => (request) => {
-      if (!enforcer.isActive(request)) return generate(request)
-      return withGivenFiber(contextOf, (context, fiber) => {
-        const faces = enforcer.syncFacesOf(context, fiber)
-        if (faces !== undefined) {
-          // a store and a tokenizer in the process, nobody listening: reserve and settle in plain
-          // code, in one uninterruptible region (the reservation is settled on every exit)
-          return Effect.uninterruptibleMask((restore) =>
-            Effect.suspend(() => {
-              const use = (plan: Plan) =>
-                Effect.matchCauseEffect(restore(Effect.suspend(() => generate(plan.request))), {
-                  onFailure: (cause) => {
+  /**
+   * Settles a streamed call: from its `Finish`, else from the text it streamed before it was cut
+   * (the provider bills what it sent), else the reservation is released.
+   */
+  const settleStreamed = (
+    context: Context.Context<Requirements>,
+    plan: Plan,
+    { finish, text }: Streamed
+  ): Effect.Effect<void> => {
+    if (finish !== undefined) return enforcer.commitUsage(context, plan, finish.usage, finish)
+    if (text.length === 0) return enforcer.release(context, plan)
+    return Effect.flatMap(
+      Context.get(context, Tokenizer.Tokenizer).countText(text, plan.target),
+      (outputTokens) =>
+        enforcer.commitUsage(context, plan, {
+          inputTokens: plan.inputTokens,
+          cachedInputTokens: 0,
+          cacheWriteInputTokens: 0,
+          outputTokens,
+          reasoningTokens: 0
+        }, undefined)
+    )
+  }
+  /**
+   * A call (a `generate`, or a `streamEach` with what it has streamed) between its reservation and
+   * its settlement, which runs on every exit.
+   */
+  const budgeted = <E2, R2>(
+    request: GenerateRequest,
+    call: (request: GenerateRequest) => Effect.Effect<Completion, E2, R2>,
+    streamed: Streamed | undefined
+  ): Effect.Effect<Completion, E2 | BudgetExceeded, R2 | RC> =>
+    withGivenFiber(contextOf, (context, fiber) => {
+      const faces = enforcer.syncFacesOf(context, fiber)
+      if (faces !== undefined) {
+        // a store and a tokenizer in the process, nobody listening: reserve and settle in plain
+        // code, in one uninterruptible region (the reservation is settled on every exit)
+        return Effect.uninterruptibleMask((restore) =>
+          Effect.suspend(() => {
+            const use = (plan: Plan) =>
+              Effect.matchCauseEffect(restore(Effect.suspend(() => call(plan.request))), {
+                onFailure: (cause) => {
+                  if (streamed === undefined || (streamed.finish === undefined && streamed.text.length === 0)) {
                     faces.store.release(plan.id)
                     return Effect.failCause(cause)
-                  },
-                  onSuccess: (completion) => {
-                    enforcer.commitNow(context, faces.store, plan, completion, clockOf(fiber).unsafeCurrentTimeMillis())
-                    return Effect.succeed(completion)
                   }
-                })
-              const reserved = enforcer.reserveNow(context, faces, fiber, self.provider, self.model, request)
-              return Effect.isEffect(reserved) ? Effect.flatMap(reserved, use) : use(reserved)
-            })
-          )
-        }
-        return Effect.acquireUseRelease(
-          enforcer.reserve(context, self.provider, self.model, request),
-          (plan) => generate(plan.request),
-          (plan, exit) =>
-            Exit.isSuccess(exit)
-              ? enforcer.commitUsage(context, plan, exit.value.usage, exit.value)
-              : enforcer.release(context, plan)
+                  return Effect.zipRight(settleStreamed(context, plan, streamed), Effect.failCause(cause))
+                },
+                onSuccess: (completion) => {
+                  enforcer.commitNow(context, faces.store, plan, completion, clockOf(fiber).unsafeCurrentTimeMillis())
+                  return Effect.succeed(completion)
+                }
+              })
+            const reserved = enforcer.reserveNow(context, faces, fiber, self.provider, self.model, request)
+            return Effect.isEffect(reserved) ? Effect.flatMap(reserved, use) : use(reserved)
+          })
         )
-      })
+      }
+      return Effect.acquireUseRelease(
+        enforcer.reserve(context, self.provider, self.model, request),
+        (plan) => call(plan.request),
+        (plan, exit) =>
+          Exit.isSuccess(exit)
+            ? enforcer.commitUsage(context, plan, exit.value.usage, exit.value)
+            : streamed === undefined
+            ? enforcer.release(context, plan)
+            : settleStreamed(context, plan, streamed)
+      )
+    })
+  return LanguageModel.transform(self, {
+    keepsDeadlines: true,
+    generate: (generate) => (request) =>
+      enforcer.isActive(request) ? budgeted(request, generate, undefined) : generate(request),
+    streamEach: (streamEach) => (request, onEvent) => {
+      if (!enforcer.isActive(request)) return streamEach(request, onEvent)
+      const streamed: Streamed = { finish: undefined, text: "" }
+      const each: LanguageModel.OnEvent = (event) => {
+        if (event._tag === "TextDelta") streamed.text += event.text
+        else streamed.finish = event.completion
+        return onEvent(event)
+      }
+      return budgeted(request, (request) => streamEach(request, each), streamed)
     },
     stream: (stream) => (request) => {
       if (!enforcer.isActive(request)) return stream(request)
@@ -884,22 +934,7 @@ const apply = <E, R, RC>(
               }
               return chunk
             })),
-          ({ context, finish, plan, text }) => {
-            if (finish !== undefined) return enforcer.commitUsage(context, plan, finish.usage, finish)
-            if (text.length === 0) return enforcer.release(context, plan)
-            // cut after some output: the provider bills what it sent; count it
-            return Effect.flatMap(
-              Context.get(context, Tokenizer.Tokenizer).countText(text, plan.target),
-              (outputTokens) =>
-                enforcer.commitUsage(context, plan, {
-                  inputTokens: plan.inputTokens,
-                  cachedInputTokens: 0,
-                  cacheWriteInputTokens: 0,
-                  outputTokens,
-                  reasoningTokens: 0
-                }, undefined)
-            )
-          }
+          (reservation) => settleStreamed(reservation.context, reservation.plan, reservation)
         )
       )
     }

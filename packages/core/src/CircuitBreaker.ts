@@ -217,6 +217,8 @@ const withConfig = <E, R, RS = never>(
     keepsDeadlines: true,
     generate: (generate) => (request) =>
       guard(request.model ?? self.model, (record) => Effect.onExit(generate(request), record)),
+    streamEach: (streamEach) => (request, onEvent) =>
+      guard(request.model ?? self.model, (record) => Effect.onExit(streamEach(request, onEvent), record)),
     stream: (stream) => (request) =>
       internalStream.unwrap(
         guard(request.model ?? self.model, (record) => Effect.succeed(Stream.ensuringWith(stream(request), record)))

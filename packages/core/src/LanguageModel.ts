@@ -69,6 +69,15 @@ export interface With<out E, out R = never> extends Pipeable {
   readonly generate: (request: GenerateRequest) => Effect.Effect<Completion, E, R>
   readonly stream: (request: GenerateRequest) => Stream.Stream<StreamEvent, E, R>
   /**
+   * The same streamed call as `stream` without an Effect `Stream`: `onEvent` runs for each event as
+   * it arrives (the next is not read ahead of more than one network read while it runs), and the
+   * call succeeds with the `Completion` of its `Finish`. Policies and adapters that implement it
+   * run no `Stream` at all; running a `Stream` costs a fixed few hundred microseconds of CPU (see
+   * the README's "Overhead, measured"). The semantics are `stream`'s: retries and fallbacks only
+   * before the first event, `StreamInterrupted` with the partial text after it.
+   */
+  readonly streamEach: (request: GenerateRequest, onEvent: OnEvent) => Effect.Effect<Completion, E, R>
+  /**
    * The model enforces the deadlines of `Timeout` itself (`ProviderCall.deadlinesIn`), with one
    * native timer per call that aborts its HTTP request. The provider adapters set this; a policy
    * keeps it when it adds no wait of its own that ignores the deadlines (see `transform`). When it
@@ -76,6 +85,14 @@ export interface With<out E, out R = never> extends Pipeable {
    */
   readonly enforcesDeadlines?: boolean | undefined
 }
+
+/**
+ * What `streamEach` runs for each event of a streamed call.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type OnEvent = (event: StreamEvent) => Effect.Effect<void>
 
 /**
  * The general model: any provider, any policy, every error of the taxonomy.
@@ -125,6 +142,8 @@ export const make = <E, R>(options: {
   readonly model: string
   readonly generate: (request: GenerateRequest) => Effect.Effect<Completion, E, R>
   readonly stream: (request: GenerateRequest) => Stream.Stream<StreamEvent, E, R>
+  /** Default: runs `stream` (see {@link runEach}). */
+  readonly streamEach?: ((request: GenerateRequest, onEvent: OnEvent) => Effect.Effect<Completion, E, R>) | undefined
   readonly enforcesDeadlines?: boolean | undefined
 }): With<E, R> => {
   const self = Object.create(Proto)
@@ -132,6 +151,9 @@ export const make = <E, R>(options: {
   self.model = options.model
   self.generate = options.generate
   self.stream = options.stream
+  const stream = options.stream
+  self.streamEach = options.streamEach ??
+    ((request: GenerateRequest, onEvent: OnEvent) => runEach(stream(request), onEvent))
   if (options.enforcesDeadlines === true) self.enforcesDeadlines = true
   return self
 }
@@ -159,6 +181,15 @@ export interface Transformation<E, R, E2, R2> {
     stream: (request: GenerateRequest) => Stream.Stream<StreamEvent, E, R>
   ) => (request: GenerateRequest) => Stream.Stream<StreamEvent, E2, R2>
   /**
+   * The policy's `streamEach`. When absent, the model's `streamEach` runs the policy's `stream`
+   * (correct, at the price of an Effect `Stream` run).
+   */
+  readonly streamEach?:
+    | ((
+      streamEach: (request: GenerateRequest, onEvent: OnEvent) => Effect.Effect<Completion, E, R>
+    ) => (request: GenerateRequest, onEvent: OnEvent) => Effect.Effect<Completion, E2, R2>)
+    | undefined
+  /**
    * The policy adds no wait that ignores `ProviderCall.deadlinesIn` (its waits, if any, end at the
    * deadline) and hands the request down as it got it or as a spread copy (which keeps the
    * deadlines it carries), so a model that enforces the deadlines still does once wrapped. Default
@@ -182,6 +213,7 @@ export const transform: {
     model: self.model,
     generate: f.generate(self.generate),
     stream: f.stream(self.stream),
+    streamEach: f.streamEach?.(self.streamEach),
     enforcesDeadlines: self.enforcesDeadlines === true && f.keepsDeadlines === true
   }))
 
@@ -202,6 +234,7 @@ export const provideContext: {
     generate: (request) => Effect.provide(self.generate(request), context),
     // over the caller's context, as `Effect.provide` does for `generate`
     stream: (request) => internalStream.provideSomeContext(self.stream(request), context),
+    streamEach: (request, onEvent) => Effect.provide(self.streamEach(request, onEvent), context),
     enforcesDeadlines: self.enforcesDeadlines
   }))
 
@@ -235,6 +268,55 @@ export const generate = (request: GenerateRequest): Effect.Effect<Completion, Ll
  */
 export const stream = (request: GenerateRequest): Stream.Stream<StreamEvent, LlmError, LanguageModel> =>
   internalStream.unwrap(Effect.map(LanguageModel, (model) => model.stream(request)))
+
+/**
+ * Streams a completion from the `LanguageModel` in context without an Effect `Stream`: `onEvent`
+ * runs for each event, and the call succeeds with the completion (see `With.streamEach`).
+ *
+ * @example
+ * ```ts
+ * import { Console, Effect } from "effect"
+ * import { LanguageModel } from "@effect-llm/core"
+ *
+ * const program = LanguageModel.streamEach(
+ *   { messages: [{ role: "user", content: "Tell me a story" }] },
+ *   (event) => event._tag === "TextDelta" ? Console.log(event.text) : Effect.void
+ * ).pipe(Effect.map((completion) => completion.usage))
+ * ```
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const streamEach = (
+  request: GenerateRequest,
+  onEvent: OnEvent
+): Effect.Effect<Completion, LlmError, LanguageModel> =>
+  Effect.flatMap(LanguageModel, (model) => model.streamEach(request, onEvent))
+
+/**
+ * Runs a model's event stream as `streamEach` does: `onEvent` for each event, then the completion
+ * of its `Finish`. A stream that ends without a `Finish` is a defect of the model that made it.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const runEach = <E, R>(
+  stream: Stream.Stream<StreamEvent, E, R>,
+  onEvent: OnEvent
+): Effect.Effect<Completion, E, R> =>
+  Effect.suspend(() => {
+    let completion: Completion | undefined
+    return Effect.flatMap(
+      Stream.runForEach(stream, (event) => {
+        if (event._tag === "Finish") completion = event.completion
+        return onEvent(event)
+      }),
+      () =>
+        completion === undefined
+          ? Effect.dieMessage("the stream ended without a Finish event")
+          : Effect.succeed(completion)
+    )
+  })
 
 /**
  * Options of `generateObject`: the request plus the schema of the answer.

@@ -35,10 +35,11 @@ import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import type { Completion, Usage } from "./Completion.js"
+import { mapFinish } from "./internal/each.js"
 import { type Given, Known, withGiven } from "./internal/given.js"
 import * as internalStream from "./internal/stream.js"
 import * as LanguageModel from "./LanguageModel.js"
-import type { StreamEvent } from "./StreamEvent.js"
+import * as StreamEvent from "./StreamEvent.js"
 
 /**
  * Prices in USD per million tokens. `cacheWrite` defaults to `input` (OpenAI does not charge extra
@@ -473,34 +474,41 @@ const applyCost = <E, R, RC>(
   onUnknown: OnUnknown,
   /** The catalog: from the context (`withCost`), or the one the layer was built with. */
   catalogOf: Given<Service, RC>
-): LanguageModel.With<E | UnknownModel, R | RC> =>
-  LanguageModel.transform(self, {
+): LanguageModel.With<E | UnknownModel, R | RC> => {
+  const price = (catalog: Service, completion: Completion): Effect.Effect<Completion, UnknownModel> => {
+    const priced = priceWith(catalog, completion)
+    return priced === undefined ? unpriced(completion, onUnknown) : Effect.succeed(priced)
+  }
+  return LanguageModel.transform(self, {
     keepsDeadlines: true,
     generate: (generate) => (request) =>
-      Effect.flatMap(generate(request), (completion) =>
-        withGiven(catalogOf, (catalog) => {
-          const priced = priceWith(catalog, completion)
-          return priced === undefined ? unpriced(completion, onUnknown) : Effect.succeed(priced)
-        })),
+      Effect.flatMap(generate(request), (completion) => withGiven(catalogOf, (catalog) => price(catalog, completion))),
+    streamEach: (streamEach) => (request, onEvent) =>
+      withGiven(
+        catalogOf,
+        (catalog) =>
+          mapFinish((onEvent) => streamEach(request, onEvent), onEvent, (completion) => price(catalog, completion))
+      ),
     stream: (stream) => (request) =>
       internalStream.unwrap(withGiven(catalogOf, (catalog) =>
         Effect.succeed(
           // one step per chunk; an effect per event only in the chunk that holds the `Finish`
-          Stream.mapChunksEffect(stream(request), (chunk): Effect.Effect<Chunk.Chunk<StreamEvent>, UnknownModel> => {
-            if (!Chunk.some(chunk, (event) => event._tag === "Finish")) return Effect.succeed(chunk)
-            return Effect.map(
-              Effect.forEach(chunk, (event): Effect.Effect<StreamEvent, UnknownModel> => {
-                if (event._tag !== "Finish") return Effect.succeed(event)
-                const priced = priceWith(catalog, event.completion)
-                return priced === undefined
-                  ? Effect.map(unpriced(event.completion, onUnknown), (completion) => ({ _tag: "Finish", completion }))
-                  : Effect.succeed({ _tag: "Finish", completion: priced })
-              }),
-              Chunk.unsafeFromArray
-            )
-          })
+          Stream.mapChunksEffect(
+            stream(request),
+            (chunk): Effect.Effect<Chunk.Chunk<StreamEvent.StreamEvent>, UnknownModel> => {
+              if (!Chunk.some(chunk, (event) => event._tag === "Finish")) return Effect.succeed(chunk)
+              return Effect.map(
+                Effect.forEach(chunk, (event): Effect.Effect<StreamEvent.StreamEvent, UnknownModel> => {
+                  if (event._tag !== "Finish") return Effect.succeed(event)
+                  return Effect.map(price(catalog, event.completion), StreamEvent.finish)
+                }),
+                Chunk.unsafeFromArray
+              )
+            }
+          )
         )))
   })
+}
 
 /**
  * Fills `Completion.costUsd` (and the `Finish` completion of streams) from the catalog in context.

@@ -22,6 +22,7 @@ import * as Stream from "effect/Stream"
 import type { Completion } from "./Completion.js"
 import { clockOf } from "./internal/given.js"
 import { afterMicrotasks } from "./internal/macrotask.js"
+import type { OnEvent } from "./LanguageModel.js"
 import * as LlmError from "./LlmError.js"
 import { Call, deadlinesIn } from "./ProviderCall.js"
 import type { ToError } from "./ProviderRequest.js"
@@ -290,4 +291,40 @@ export const make = (
   Stream.suspend(() => {
     const call = new StreamCall(info, source())
     return Stream.ensuringWith(Stream.unfoldChunkEffect(undefined, () => call.pull), call.release)
+  })
+
+/**
+ * The same request as {@link make} without a `Stream`, for `streamEach`: the pulls run in a loop of
+ * the caller's fiber, `onEvent` runs for each event, and the call succeeds with the completion.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const run = (
+  info: Telemetry.CallInfo,
+  source: Source,
+  onEvent: OnEvent
+): Effect.Effect<Completion, LlmError.ProviderError> =>
+  Effect.suspend(() => {
+    const call = new StreamCall(info, source)
+    let completion: Completion | undefined
+    const each = (
+      events: ReadonlyArray<StreamEvent.StreamEvent>,
+      index: number
+    ): Effect.Effect<Completion, LlmError.ProviderError> => {
+      if (index === events.length) return loop
+      const event = events[index]!
+      if (event._tag === "Finish") completion = event.completion
+      return Effect.flatMap(onEvent(event), () => each(events, index + 1))
+    }
+    const handle = (
+      option: Option.Option<readonly [Chunk.Chunk<StreamEvent.StreamEvent>, void]>
+    ): Effect.Effect<Completion, LlmError.ProviderError> =>
+      option._tag === "Some"
+        ? each(Chunk.toReadonlyArray(option.value[0]), 0)
+        : completion === undefined
+        ? Effect.dieMessage("the provider stream ended without a Finish event")
+        : Effect.succeed(completion)
+    const loop: Effect.Effect<Completion, LlmError.ProviderError> = Effect.flatMap(call.read, handle)
+    return Effect.onExit(Effect.flatMap(call.pull, handle), call.release)
   })

@@ -287,26 +287,32 @@ export const withLimits: {
         limiter.learn(completion, cost, clock.unsafeCurrentTimeMillis(), learn, limitsOf(model))
       }
     }
+    /** A call (a `generate`, or a `streamEach` learning from its completion) waits for its slot. */
+    const limited = <E2, R2>(
+      request: GenerateRequest,
+      call: (request: GenerateRequest) => Effect.Effect<Completion, E2, R2>
+    ): Effect.Effect<Completion, E2 | RateLimited, R2> =>
+      Effect.clockWith((clock) => {
+        const model = request.model ?? self.model
+        const limiter = limiterOf(model, clock.unsafeCurrentTimeMillis())
+        const cost = estimate(request)
+        const run = Effect.mapBoth(call(request), {
+          onSuccess: (completion) => {
+            answered(clock, limiter, model, cost, completion)
+            return completion
+          },
+          onFailure: (error) => {
+            failed(clock, limiter, error)
+            return error
+          }
+        })
+        const admitted = admit(clock, limiter, model, cost, request)
+        return admitted === undefined ? run : Effect.zipRight(admitted, run)
+      })
     return LanguageModel.transform(self, {
       keepsDeadlines: true,
-      generate: (generate) => (request) =>
-        Effect.clockWith((clock) => {
-          const model = request.model ?? self.model
-          const limiter = limiterOf(model, clock.unsafeCurrentTimeMillis())
-          const cost = estimate(request)
-          const run = Effect.mapBoth(generate(request), {
-            onSuccess: (completion) => {
-              answered(clock, limiter, model, cost, completion)
-              return completion
-            },
-            onFailure: (error) => {
-              failed(clock, limiter, error)
-              return error
-            }
-          })
-          const admitted = admit(clock, limiter, model, cost, request)
-          return admitted === undefined ? run : Effect.zipRight(admitted, run)
-        }),
+      generate: (generate) => (request) => limited(request, generate),
+      streamEach: (streamEach) => (request, onEvent) => limited(request, (request) => streamEach(request, onEvent)),
       stream: (stream) => (request) =>
         internalStream.unwrap(Effect.clockWith((clock) => {
           const model = request.model ?? self.model

@@ -42,6 +42,7 @@ import * as Stream from "effect/Stream"
 import * as CallEvent from "./CallEvent.js"
 import type { Attempt, Completion } from "./Completion.js"
 import type { GenerateRequest } from "./GenerateRequest.js"
+import { mapFinish } from "./internal/each.js"
 import * as internal from "./internal/resilienceTrail.js"
 import * as internalStream from "./internal/stream.js"
 import { policyWait as sleepWithin } from "./internal/timeoutDeadline.js"
@@ -387,6 +388,8 @@ const decide = (
   })
 }
 
+const always = () => true
+
 const targetModel = (self: { readonly model: string }, request: GenerateRequest) => request.model ?? self.model
 
 /**
@@ -404,35 +407,70 @@ export const withPolicy: {
   <E, R>(self: LanguageModel.With<E, R>, options?: Options): LanguageModel.With<E, R> => {
     const policy = resolve(options)
     const provider = self.provider
+    /**
+     * Runs `call` and retries it by the policy while `retriable()` holds; `call` is given the trail
+     * of the attempts before it (none on the first).
+     */
+    const retrying = <E, R>(
+      request: GenerateRequest,
+      call: (trail: ReadonlyArray<Attempt> | undefined) => Effect.Effect<Completion, E, R>,
+      retriable: () => boolean
+    ): Effect.Effect<Completion, E, R> =>
+      Effect.clockWith((clock) => {
+        const model = targetModel(self, request)
+        const first = clock.unsafeCurrentTimeMillis()
+        policy.budget?.recordCall(provider, first)
+        let run: Run | undefined
+        const attempt = (started: number): Effect.Effect<Completion, E, R> =>
+          Effect.catchAll(call(run?.trail), (error) => {
+            if (!retriable()) return Effect.fail(error)
+            run ??= new Run(policy.schedule.initial)
+            return Effect.flatMap(decide(policy, run, provider, model, error, started, clock), (delay) =>
+              delay === undefined
+                ? Effect.fail(error)
+                : Effect.zipRight(
+                  sleepWithin(delay, request),
+                  Effect.zipRight(
+                    CallEvent.emit({ _tag: "AttemptStarted", provider, model, attempt: run!.retries + 1 }),
+                    Effect.suspend(() =>
+                      attempt(clock.unsafeCurrentTimeMillis())
+                    )
+                  )
+                ))
+          })
+        return attempt(first)
+      })
     return LanguageModel.transform(self, {
       keepsDeadlines: true,
       generate: (generate) => (request) =>
-        Effect.clockWith((clock) => {
-          const model = targetModel(self, request)
-          const first = clock.unsafeCurrentTimeMillis()
-          policy.budget?.recordCall(provider, first)
-          let run: Run | undefined
-          const attempt = (started: number): Effect.Effect<Completion, E, R> =>
-            Effect.catchAll(
-              run === undefined
-                ? generate(request)
-                : Effect.map(generate(request), (completion) => internal.prependTrail(completion, run!.trail)),
-              (error) => {
-                run ??= new Run(policy.schedule.initial)
-                return Effect.flatMap(decide(policy, run, provider, model, error, started, clock), (delay) =>
-                  delay === undefined
-                    ? Effect.fail(error)
-                    : Effect.zipRight(
-                      sleepWithin(delay, request),
-                      Effect.zipRight(
-                        CallEvent.emit({ _tag: "AttemptStarted", provider, model, attempt: run!.retries + 1 }),
-                        Effect.suspend(() => attempt(clock.unsafeCurrentTimeMillis()))
-                      )
-                    ))
-              }
-            )
-          return attempt(first)
-        }),
+        retrying(
+          request,
+          (trail) =>
+            trail === undefined
+              ? generate(request)
+              : Effect.map(generate(request), (completion) => internal.prependTrail(completion, trail)),
+          always
+        ),
+      streamEach: (streamEach) => (request, onEvent) => {
+        // as a stream: retried only until its first event reached the caller
+        let emitted = false
+        const each: LanguageModel.OnEvent = (event) => {
+          emitted = true
+          return onEvent(event)
+        }
+        return retrying(
+          request,
+          (trail) =>
+            trail === undefined
+              ? streamEach(request, each)
+              : mapFinish(
+                (onEvent) => streamEach(request, onEvent),
+                each,
+                (completion) => Effect.succeed(internal.prependTrail(completion, trail))
+              ),
+          () => !emitted
+        )
+      },
       stream: (stream) => (request) =>
         internalStream.unwrap(Effect.clockWith((clock) => {
           const model = targetModel(self, request)

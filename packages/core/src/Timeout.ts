@@ -291,6 +291,19 @@ export const withTimeouts: {
         connect === undefined ? undefined : [currentConnectTimeout, connect]
       )
     },
+    // a model that enforces the deadlines is handed them with a `streamEach` call as with a stream;
+    // any other model's `streamEach` runs the timed stream below
+    streamEach: delegate
+      ? (streamEach) => (request, onEvent) => {
+        const deadline = callDeadline(request)
+        if (firstToken === undefined && idle === undefined && deadline === undefined && connect === undefined) {
+          return streamEach(request, onEvent)
+        }
+        return Effect.withFiberRuntime((fiber) =>
+          streamEach(withDeadlines(request, deadlinesOf(fiber, request, deadline, true)), onEvent)
+        )
+      }
+      : undefined,
     stream: (stream) => (request) => {
       const deadline = callDeadline(request)
       if (firstToken === undefined && idle === undefined && deadline === undefined && connect === undefined) {

@@ -486,6 +486,27 @@ const apply = <E, R, RS>(
       }
       return withGivenAndClock(servicesOf, recorded)
     },
+    streamEach: (streamEach) => (request, onEvent) =>
+      withGivenAndClock(servicesOf, ([ledger, catalog], clock) => {
+        const started = clock.unsafeCurrentTimeMillis()
+        // a call ended after its `Finish` reached the caller (the caller's `onEvent` interrupted it
+        // there) is recorded with that answer, as its stream would be
+        let finish: Completion | undefined
+        const each: LanguageModel.OnEvent = (event) => {
+          if (event._tag === "Finish") finish = event.completion
+          return onEvent(event)
+        }
+        return Effect.onExit(streamEach(request, each), (exit) =>
+          write(
+            ledger,
+            catalog,
+            request,
+            Exit.isSuccess(exit) ? exit.value : finish,
+            finish !== undefined ? "success" : outcomeOf(exit),
+            started,
+            clock.unsafeCurrentTimeMillis()
+          ))
+      }),
     stream: (stream) => (request) =>
       internalStream.unwrap(
         withGivenAndClock(servicesOf, ([ledger, catalog], clock) => {

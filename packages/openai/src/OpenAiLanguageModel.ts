@@ -217,17 +217,18 @@ const generator = (
     ProviderRequest.run(callInfo(client, options, request.model ?? defaultModel, request), toError, send)
 }
 
-const streamWith = (
+/** One streamed request: its call info and a maker of its `Source` (one per run). */
+const streamCall = (
   client: ClientService,
   defaultModel: string,
   options: ModelOptions,
   api: Api<unknown>,
   request: GenerateRequest
-): Stream.Stream<StreamEvent.StreamEvent, LlmError.ProviderError> => {
+) => {
   const model = request.model ?? defaultModel
   const body = api.body(model, options, request, true)
   const providerName = options.provider
-  return ProviderStream.make(callInfo(client, options, model, request), () => {
+  const source = (): ProviderStream.Source => {
     const state = api.state()
     return {
       open: (call) =>
@@ -240,7 +241,31 @@ const streamWith = (
       text: () => state.text,
       toError: (error, headers, now) => fromUnknown(error, errorContext(client, providerName, model, headers, now))
     }
-  })
+  }
+  return { info: callInfo(client, options, model, request), source }
+}
+
+const streamWith = (
+  client: ClientService,
+  defaultModel: string,
+  options: ModelOptions,
+  api: Api<unknown>,
+  request: GenerateRequest
+): Stream.Stream<StreamEvent.StreamEvent, LlmError.ProviderError> => {
+  const { info, source } = streamCall(client, defaultModel, options, api, request)
+  return ProviderStream.make(info, source)
+}
+
+const streamEachWith = (
+  client: ClientService,
+  defaultModel: string,
+  options: ModelOptions,
+  api: Api<unknown>,
+  request: GenerateRequest,
+  onEvent: LanguageModel.OnEvent
+): Effect.Effect<Completion, LlmError.ProviderError> => {
+  const { info, source } = streamCall(client, defaultModel, options, api, request)
+  return ProviderStream.run(info, source(), onEvent)
 }
 
 /**
@@ -261,6 +286,7 @@ export const fromClient = (
     model,
     generate: generator(client, model, resolved, api),
     stream: (request) => streamWith(client, model, resolved, api, request),
+    streamEach: (request, onEvent) => streamEachWith(client, model, resolved, api, request, onEvent),
     enforcesDeadlines: true
   })
 }
@@ -281,6 +307,8 @@ export const make = (model: string, options?: Options): LanguageModel.With<LlmEr
     generate: (request) => Effect.flatMap(OpenAiClient, (client) => generator(client, model, resolved, api)(request)),
     stream: (request) =>
       Stream.unwrap(Effect.map(OpenAiClient, (client) => streamWith(client, model, resolved, api, request))),
+    streamEach: (request, onEvent) =>
+      Effect.flatMap(OpenAiClient, (client) => streamEachWith(client, model, resolved, api, request, onEvent)),
     enforcesDeadlines: true
   })
 }

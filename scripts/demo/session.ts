@@ -4,7 +4,7 @@
  */
 import { type Completion, LanguageModel, type LlmError } from "@effect-llm/core"
 import type { Emulator } from "@effect-llm/testing"
-import { Effect, Schema, Stream } from "effect"
+import { Effect, Schema } from "effect"
 import { caching, costControl, resilience } from "./policies.js"
 import { say, table, track } from "./report.js"
 
@@ -51,21 +51,14 @@ export const runSession = (context: DemoContext) =>
       yield* say(`   [${model.provider}] ${question}\n     -> ${completion.text.slice(0, 100)}`)
     }
 
-    yield* say("\n2. Streaming an answer as it arrives")
+    yield* say("\n2. Streaming an answer as it arrives (streamEach: each event to a callback, no Stream)")
     const streamer = models[models.length - 1]!
     yield* Effect.sync(() => process.stdout.write("   "))
     yield* track(
       "stream: release notes",
-      streamer.stream(ask("Write two sentences of release notes for a faster search.")).pipe(
-        Stream.tap((event) =>
-          event._tag === "TextDelta" ? Effect.sync(() => process.stdout.write(event.text)) : Effect.void
-        ),
-        Stream.runLast,
-        Effect.flatMap((last) =>
-          last._tag === "Some" && last.value._tag === "Finish"
-            ? Effect.succeed(last.value.completion)
-            : Effect.dieMessage("stream ended without a Finish")
-        )
+      streamer.streamEach(
+        ask("Write two sentences of release notes for a faster search."),
+        (event) => event._tag === "TextDelta" ? Effect.sync(() => process.stdout.write(event.text)) : Effect.void
       )
     )
     yield* say("")

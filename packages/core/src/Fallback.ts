@@ -35,8 +35,9 @@ import { dual } from "effect/Function"
 import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
 import * as CallEvent from "./CallEvent.js"
-import type { Completion } from "./Completion.js"
+import type { Attempt, Completion } from "./Completion.js"
 import type { GenerateRequest } from "./GenerateRequest.js"
+import { always, mapFinish } from "./internal/each.js"
 import * as internal from "./internal/resilienceTrail.js"
 import * as internalStream from "./internal/stream.js"
 import * as InvalidOptions from "./InvalidOptions.js"
@@ -110,26 +111,59 @@ export const to: {
       })
     const trailFor = (request: GenerateRequest, error: unknown) =>
       internal.trailOf(error, { provider: self.provider, model: request.model ?? self.model })
+    /**
+     * Runs `first`; when it fails with an error that moves on (and `canMove()` holds), the other
+     * model's call, given the trail of the first.
+     */
+    const fallingBack = (
+      request: GenerateRequest,
+      first: Effect.Effect<Completion, E, R>,
+      second: (trail: ReadonlyArray<Attempt>) => Effect.Effect<Completion, E2, R2>,
+      canMove: () => boolean
+    ): Effect.Effect<Completion, E | E2, R | R2> =>
+      Effect.catchAll(first, (error): Effect.Effect<Completion, E | E2, R2> => {
+        if (!canMove() || !movesOn(error)) return Effect.fail(error)
+        const trail = trailFor(request, error)
+        return Effect.zipRight(
+          switchTo(request, error),
+          Effect.tapError(
+            second(trail),
+            (next) => Effect.sync(() => internal.setTrail(next, [...trail, ...internal.trailOf(next, other)]))
+          )
+        )
+      })
     return LanguageModel.make<E | E2, R | R2>({
       provider: self.provider,
       model: self.model,
       // no wait of its own: the chain enforces deadlines when both of its models do
       enforcesDeadlines: self.enforcesDeadlines === true && other.enforcesDeadlines === true,
       generate: (request) =>
-        Effect.catchAll(self.generate(request), (error): Effect.Effect<Completion, E | E2, R2> => {
-          if (!movesOn(error)) return Effect.fail(error)
-          const trail = trailFor(request, error)
-          return Effect.zipRight(
-            switchTo(request, error),
-            Effect.matchEffect(other.generate(forOther(request)), {
-              onFailure: (next) => {
-                internal.setTrail(next, [...trail, ...internal.trailOf(next, other)])
-                return Effect.fail(next)
-              },
-              onSuccess: (completion) => Effect.succeed(internal.prependTrail(completion, trail))
-            })
-          )
-        }),
+        fallingBack(
+          request,
+          self.generate(request),
+          (trail) =>
+            Effect.map(other.generate(forOther(request)), (completion) => internal.prependTrail(completion, trail)),
+          always
+        ),
+      streamEach: (request, onEvent) => {
+        // as a stream: moves on only until its first event reached the caller
+        let emitted = false
+        const each: LanguageModel.OnEvent = (event) => {
+          emitted = true
+          return onEvent(event)
+        }
+        return fallingBack(
+          request,
+          self.streamEach(request, each),
+          (trail) =>
+            mapFinish(
+              (onEvent) => other.streamEach(forOther(request), onEvent),
+              onEvent,
+              (completion) => Effect.succeed(internal.prependTrail(completion, trail))
+            ),
+          () => !emitted
+        )
+      },
       stream: (request) =>
         Stream.suspend(() => {
           let emitted = false

@@ -2,10 +2,11 @@ import { CallEvent, LanguageModel, LlmError } from "@effect-llm/core"
 import * as Fallback from "@effect-llm/core/Fallback"
 import * as Retry from "@effect-llm/core/Retry"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Fiber, Layer, Stream, TestClock } from "effect"
+import { Effect, Fiber, Layer, TestClock } from "effect"
 import { expectTypeOf } from "vitest"
 import { refusesFor } from "./invalidOptionsFixtures.js"
 import { invalidRequest, prompt, rateLimited, scripted, serverError } from "./resilienceFixtures.js"
+import { apis, runEvents } from "./streamApis.js"
 
 const collect = () => {
   const events: Array<CallEvent.CallEvent> = []
@@ -97,36 +98,48 @@ describe("Fallback", () => {
       assert.strictEqual(result.model, "b-1")
     }))
 
-  it.effect("streams fall back before their first token", () =>
-    Effect.gen(function*() {
-      const primary = scripted([{ fail: serverError() }])
-      const backup = scripted([{ chunks: ["x", "y"] }], { provider: "other", model: "b-1" })
-      const events = Array.from(
-        yield* primary.model.pipe(Fallback.to(backup.model)).stream(prompt).pipe(Stream.runCollect)
-      )
-      assert.deepStrictEqual(events.map((e) => e._tag), ["TextDelta", "TextDelta", "Finish"])
-      const finish = events[2]!
-      assert.deepStrictEqual(
-        finish._tag === "Finish" ? trail(finish.completion.attempts) : [],
-        ["fake/fake-1:ServerError", "other/b-1:success"]
-      )
-    }))
+  for (const api of apis) {
+    it.effect(`streams fall back before their first token (${api})`, () =>
+      Effect.gen(function*() {
+        const primary = scripted([{ fail: serverError() }])
+        const backup = scripted([{ chunks: ["x", "y"] }], { provider: "other", model: "b-1" })
+        const events = yield* runEvents(primary.model.pipe(Fallback.to(backup.model)), prompt, api)
+        assert.deepStrictEqual(events.map((e) => e._tag), ["TextDelta", "TextDelta", "Finish"])
+        const finish = events[2]!
+        assert.deepStrictEqual(
+          finish._tag === "Finish" ? trail(finish.completion.attempts) : [],
+          ["fake/fake-1:ServerError", "other/b-1:success"]
+        )
+      }))
 
-  it.effect("streams never fall back after their first token", () =>
-    Effect.gen(function*() {
-      const interruptedError = new LlmError.StreamInterrupted({
-        provider: "fake",
-        model: "fake-1",
-        partialText: "a",
-        detail: "cut"
-      })
-      const primary = scripted([{ chunks: ["a"], failAfterChunks: interruptedError }])
-      const backup = scripted([{ chunks: ["x"] }], { provider: "other" })
-      const model = primary.model.pipe(Fallback.to(backup.model, { when: () => true }))
-      const error = yield* Effect.flip(model.stream(prompt).pipe(Stream.runDrain))
-      assert.strictEqual(error._tag, "StreamInterrupted")
-      assert.strictEqual(backup.calls.length, 0)
-    }))
+    it.effect(`streams never fall back after their first token (${api})`, () =>
+      Effect.gen(function*() {
+        // any error moves on by this policy: only the first event reaching the caller stops it
+        const primary = scripted([{ chunks: ["a"], failAfterChunks: serverError() }])
+        const backup = scripted([{ chunks: ["x"] }], { provider: "other" })
+        const model = primary.model.pipe(Fallback.to(backup.model, { when: () => true }))
+        const seen: Array<string> = []
+        const error = yield* Effect.flip(
+          runEvents(model, prompt, api, (event) => Effect.sync(() => seen.push(event._tag)))
+        )
+        assert.strictEqual(error._tag, "ServerError")
+        assert.deepStrictEqual(seen, ["TextDelta"])
+        assert.strictEqual(backup.calls.length, 0)
+      }))
+
+    it.effect(`a chain of streams records the whole trail (${api})`, () =>
+      Effect.gen(function*() {
+        const a = scripted([{ fail: rateLimited() }], { provider: "pa", model: "a" })
+        const b = scripted([{ fail: serverError() }], { provider: "pb", model: "b" })
+        const c = scripted([{ chunks: ["c"] }], { provider: "pc", model: "c" })
+        const events = yield* runEvents(Fallback.chain([a.model, b.model, c.model]), prompt, api)
+        const finish = events[events.length - 1]!
+        assert.deepStrictEqual(
+          finish._tag === "Finish" ? trail(finish.completion.attempts) : [],
+          ["pa/a:RateLimited", "pb/b:ServerError", "pc/c:success"]
+        )
+      }))
+  }
 
   it.effect("Fallback.layer falls back from the LanguageModel below it", () =>
     Effect.gen(function*() {

@@ -21,3 +21,6 @@ export const mapFinish = <E, R, E2, R2>(
     call(skipFinish(onEvent)),
     (completion) => Effect.flatMap(f(completion), (mapped) => Effect.as(onEvent(StreamEvent.finish(mapped)), mapped))
   )
+
+/** @internal */
+export const always = (): boolean => true

@@ -10,7 +10,7 @@ import { LanguageModel } from "@effect-llm/core"
 import { Chunk, Effect, Layer, ManagedRuntime, Option, Stream } from "effect"
 import { spawn } from "node:child_process"
 import * as v8 from "node:v8"
-import { callOf, ops, REPLAY_URL, type Run, setup } from "./ab-stacks.js"
+import { callOf, opsOf, REPLAY_URL, type Run, setup } from "./ab-stacks.js"
 import { bytesPerCall, opsPerCall } from "./footprint.js"
 import {
   gc,
@@ -432,7 +432,7 @@ const main = async () => {
         const runtime = ManagedRuntime.make(stack.layer(provider.layer(emulator.url)))
         const model = await runtime.runPromise(LanguageModel.LanguageModel)
         if (stack.targets) {
-          for (const op of ops) {
+          for (const op of opsOf(stack)) {
             if (!wanted(`${provider.name} ${op} ${stack.name}`)) continue
             progress(`${provider.name} ${op} — ${stack.name}`)
             await latencyAndThroughput(

@@ -1,10 +1,10 @@
 import { LanguageModel, type LlmError } from "@effect-llm/core"
 import { Emulator } from "@effect-llm/testing"
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, Config, ConfigProvider, Effect, Exit, Layer, Option, Redacted, Stream, Tracer } from "effect"
+import { Cause, Config, ConfigProvider, Effect, Exit, Layer, Option, Redacted, Tracer } from "effect"
 import * as AnthropicClient from "../src/AnthropicClient.js"
 import * as AnthropicLanguageModel from "../src/AnthropicLanguageModel.js"
-import { apiKey, MODEL, prompt, withEmulator } from "./fixtures.js"
+import { apiKey, failureThrough, MODEL, prompt, streamApis, withEmulator } from "./fixtures.js"
 
 const buildClient = <E>(layer: Layer.Layer<AnthropicClient.AnthropicClient, E>) =>
   Effect.provide(AnthropicClient.AnthropicClient, layer)
@@ -116,12 +116,16 @@ describe("the API key never leaks", () => {
           { _tag: "Malformed" },
           { _tag: "RateLimited", retryAfterMs: 10 },
           { _tag: "StreamError", afterChunks: 1 },
+          { _tag: "Cut", afterChunks: 1 },
+          { _tag: "StreamError", afterChunks: 1 },
           { _tag: "Cut", afterChunks: 1 }
         ])
         const errors: Array<LlmError.ProviderError> = []
         for (let i = 0; i < 7; i++) errors.push(yield* Effect.flip(model.generate(prompt("hi"))))
-        for (let i = 0; i < 2; i++) errors.push(yield* Effect.flip(Stream.runDrain(model.stream(prompt("hi")))))
-        assert.strictEqual(errors.length, 9)
+        for (const via of streamApis) {
+          for (let i = 0; i < 2; i++) errors.push(yield* failureThrough(model, via))
+        }
+        assert.strictEqual(errors.length, 11)
         for (const error of errors) {
           assert.notInclude(error.message, apiKey)
           assert.notInclude(JSON.stringify(error), apiKey)
@@ -156,17 +160,22 @@ describe("spans", () => {
     withEmulator(({ client, emulator, model }) =>
       Effect.gen(function*() {
         const { spans, tracer } = yield* recordingTracer
-        yield* emulator.script([{ _tag: "Reply", text: "ok", usage: { input: 10, output: 1 } }, { _tag: "Overloaded" }])
+        yield* emulator.script([
+          { _tag: "Reply", text: "ok", usage: { input: 10, output: 1 } },
+          { _tag: "Overloaded" },
+          { _tag: "Overloaded" }
+        ])
         yield* model.generate(prompt("hi")).pipe(Effect.withTracer(tracer))
-        yield* Effect.flip(Stream.runDrain(model.stream(prompt("hi")))).pipe(Effect.withTracer(tracer))
+        for (const via of streamApis) yield* failureThrough(model, via).pipe(Effect.withTracer(tracer))
         const chat = spans.filter((s) => s.name === `chat ${MODEL}`)
-        assert.strictEqual(chat.length, 2)
-        const [generate, stream] = chat.map((s) => s.span.attributes)
+        assert.strictEqual(chat.length, 3)
+        const [generate, stream, streamEach] = chat.map((s) => s.span.attributes)
         assert.strictEqual(generate!.get("gen_ai.provider.name"), "anthropic")
         assert.strictEqual(generate!.get("server.address"), "127.0.0.1")
         assert.strictEqual(generate!.get("server.port"), client.serverPort)
         assert.strictEqual(generate!.get("gen_ai.usage.input_tokens"), 10)
         assert.strictEqual(stream!.get("error.type"), "Overloaded")
+        assert.strictEqual(streamEach!.get("error.type"), "Overloaded")
         for (const s of chat) {
           for (const value of s.span.attributes.values()) assert.notInclude(String(value), apiKey)
         }

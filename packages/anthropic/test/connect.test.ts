@@ -1,22 +1,20 @@
 import type { LlmError } from "@effect-llm/core"
 import { Timeout } from "@effect-llm/core"
-import type { GenerateRequest } from "@effect-llm/core/GenerateRequest"
 import { assert, describe, it } from "@effect/vitest"
-import { Chunk, Duration, Effect, Fiber, Stream } from "effect"
+import { Duration, Effect, Fiber } from "effect"
 import * as AnthropicLanguageModel from "../src/AnthropicLanguageModel.js"
-import { expectTag, MODEL, prompt, waitFor, withEmulator } from "./fixtures.js"
-
-const modes = ["generate", "stream"] as const
-
-/** The failure of one call, through `generate` or `stream`. */
-const failure = <R>(
-  model: {
-    readonly generate: (request: GenerateRequest) => Effect.Effect<unknown, LlmError.ProviderError, R>
-    readonly stream: (request: GenerateRequest) => Stream.Stream<unknown, LlmError.ProviderError, R>
-  },
-  mode: "generate" | "stream",
-  request: GenerateRequest = prompt("hi")
-) => Effect.flip(mode === "generate" ? model.generate(request) : Stream.runDrain(model.stream(request)))
+import {
+  drain,
+  eventsOf,
+  expectTag,
+  failureThrough as failure,
+  MODEL,
+  modes,
+  prompt,
+  streamApis,
+  waitFor,
+  withEmulator
+} from "./fixtures.js"
 
 const assertConnectTimeout = (error: LlmError.ProviderError, millis: number) => {
   const timeout = expectTag(error, "Timeout")
@@ -62,7 +60,7 @@ describe("AnthropicLanguageModel: the connect timeout (Timeout.currentConnectTim
           const timed = model.pipe(Timeout.withTimeouts({ connect: "2 seconds" }))
           const text = mode === "generate"
             ? (yield* timed.generate(prompt("hi"))).text
-            : Chunk.toReadonlyArray(yield* Stream.runCollect(timed.stream(prompt("hi"))))
+            : (yield* eventsOf(timed, prompt("hi"), mode))
               .map((event) => (event._tag === "TextDelta" ? event.text : ""))
               .join("")
           assert.strictEqual(text, "in time")
@@ -86,21 +84,21 @@ describe("AnthropicLanguageModel: the connect timeout (Timeout.currentConnectTim
       ))
   }
 
-  it.live("stream: the connect timeout ends with the headers (a slow body is not a connect timeout)", () =>
-    withEmulator(({ emulator, model }) =>
-      Effect.gen(function*() {
-        yield* emulator.script([{ _tag: "ChunkDelay", delayMs: 60, text: "a b c d" }])
-        const started = Date.now()
-        const events = yield* Stream.runCollect(
-          model.pipe(Timeout.withTimeouts({ connect: "50 millis" })).stream(prompt("hi"))
-        )
-        assert.isAbove(Date.now() - started, 100)
-        const text = Chunk.toReadonlyArray(events).map((event) => (event._tag === "TextDelta" ? event.text : ""))
-        assert.strictEqual(text.join(""), "a b c d")
-        const [request] = yield* emulator.requests
-        assert.isTrue(request!.completed)
-      })
-    ))
+  for (const via of streamApis) {
+    it.live(`${via}: the connect timeout ends with the headers (a slow body is not a connect timeout)`, () =>
+      withEmulator(({ emulator, model }) =>
+        Effect.gen(function*() {
+          yield* emulator.script([{ _tag: "ChunkDelay", delayMs: 60, text: "a b c d" }])
+          const started = Date.now()
+          const events = yield* eventsOf(model.pipe(Timeout.withTimeouts({ connect: "50 millis" })), prompt("hi"), via)
+          assert.isAbove(Date.now() - started, 100)
+          const text = events.map((event) => (event._tag === "TextDelta" ? event.text : ""))
+          assert.strictEqual(text.join(""), "a b c d")
+          const [request] = yield* emulator.requests
+          assert.isTrue(request!.completed)
+        })
+      ))
+  }
 
   it.live("a large max_tokens (generate over a hidden stream): late headers → Timeout phase connect", () =>
     withEmulator(({ emulator, model }) =>
@@ -136,7 +134,7 @@ describe("AnthropicLanguageModel: aborting without an AbortSignal", () => {
           const model = AnthropicLanguageModel.fromClient({ ...client, hooked: false }, MODEL)
           yield* emulator.script([{ _tag: "SlowFirstByte", delayMs: 20_000 }])
           const fiber = yield* Effect.fork(
-            mode === "generate" ? model.generate(prompt("hi")) : Stream.runDrain(model.stream(prompt("hi")))
+            mode === "generate" ? model.generate(prompt("hi")) : drain(model, prompt("hi"), mode)
           )
           yield* waitFor(emulator.requests, (requests) => requests.length === 1)
           yield* Fiber.interrupt(fiber)
@@ -156,10 +154,10 @@ describe("AnthropicLanguageModel: aborting without an AbortSignal", () => {
           return (create as (...args: Array<unknown>) => unknown)(params, options)
         }
         yield* model.generate(prompt("hi"))
-        yield* Stream.runDrain(model.stream(prompt("hi")))
-        assert.strictEqual(seen.length, 2)
+        for (const via of streamApis) yield* drain(model, prompt("hi"), via)
+        assert.strictEqual(seen.length, 3)
         for (const options of seen) assert.notProperty(options as object, "signal")
-        assert.strictEqual((yield* emulator.requests).length, 2)
+        assert.strictEqual((yield* emulator.requests).length, 3)
       })
     ))
 })

@@ -222,11 +222,25 @@ describe("AnthropicLanguageModel.generate", () => {
       })
     ))
 
-  it("the error channel of generate is exactly LlmError.ProviderError", () => {
+  it("the error channel of generate and streamEach is exactly LlmError.ProviderError", () => {
     const m = AnthropicLanguageModel.make(MODEL)
     expectTypeOf<LanguageModel.Error<typeof m>>().toEqualTypeOf<LlmError.ProviderError>()
     expectTypeOf<LanguageModel.Requirements<typeof m>>().toEqualTypeOf<AnthropicClient.AnthropicClient>()
     expectTypeOf<Effect.Effect.Error<ReturnType<typeof m.generate>>>().toEqualTypeOf<LlmError.ProviderError>()
+    // streamEach fails as generate does, and needs what it needs
+    expectTypeOf<Effect.Effect.Error<ReturnType<typeof m.streamEach>>>().toEqualTypeOf<LlmError.ProviderError>()
+    expectTypeOf<Effect.Effect.Error<ReturnType<typeof m.streamEach>>>().toEqualTypeOf<
+      Effect.Effect.Error<ReturnType<typeof m.generate>>
+    >()
+    expectTypeOf<Effect.Effect.Context<ReturnType<typeof m.streamEach>>>().toEqualTypeOf<
+      AnthropicClient.AnthropicClient
+    >()
+    expectTypeOf<Effect.Effect.Success<ReturnType<typeof m.streamEach>>>().toEqualTypeOf<
+      Effect.Effect.Success<ReturnType<typeof m.generate>>
+    >()
+    type FromClient = ReturnType<typeof AnthropicLanguageModel.fromClient>
+    expectTypeOf<Effect.Effect.Error<ReturnType<FromClient["streamEach"]>>>().toEqualTypeOf<LlmError.ProviderError>()
+    expectTypeOf<Effect.Effect.Context<ReturnType<FromClient["streamEach"]>>>().toEqualTypeOf<never>()
     const layer = AnthropicLanguageModel.model(MODEL)
     expectTypeOf(layer).toEqualTypeOf<
       Layer.Layer<LanguageModel.LanguageModel, never, AnthropicClient.AnthropicClient>

@@ -1,7 +1,7 @@
 import { LanguageModel } from "@effect-llm/core"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Schema, Stream } from "effect"
-import { MODEL, prompt, withEmulator } from "./fixtures.js"
+import { Effect, Schema } from "effect"
+import { drain, MODEL, prompt, streamApis, withEmulator } from "./fixtures.js"
 
 interface Body {
   readonly model: string
@@ -138,29 +138,33 @@ describe("request mapping (as the emulator received it)", () => {
           assert.match(body.system ?? "", /^You invent people\.\n\nAnswer with one JSON value only/)
           assert.include(body.system ?? "", "\"required\":[\"name\",\"age\"]")
         }), { model: { structuredOutput: "prompt" } })
-      yield* withEmulator(({ emulator, model }) =>
-        Effect.gen(function*() {
-          yield* Stream.runDrain(model.stream({ ...prompt("json please"), responseFormat: { type: "json" } }))
-          const body = lastBody(yield* emulator.requests)
-          assert.isTrue(body.stream)
-          assert.isUndefined(body.output_config)
-          assert.match(body.system ?? "", /JSON/)
-        })
-      )
+      for (const via of streamApis) {
+        yield* withEmulator(({ emulator, model }) =>
+          Effect.gen(function*() {
+            yield* drain(model, { ...prompt("json please"), responseFormat: { type: "json" } }, via)
+            const body = lastBody(yield* emulator.requests)
+            assert.isTrue(body.stream, via)
+            assert.isUndefined(body.output_config)
+            assert.match(body.system ?? "", /JSON/)
+          })
+        )
+      }
     }))
 
-  it.live("the stream request carries stream: true and the same mapping", () =>
-    withEmulator(({ emulator, model }) =>
-      Effect.gen(function*() {
-        yield* Stream.runDrain(model.stream({
-          messages: [{ role: "system", content: "S" }, { role: "user", content: "U" }],
-          maxOutputTokens: 77
-        }))
-        const body = lastBody(yield* emulator.requests)
-        assert.isTrue(body.stream)
-        assert.strictEqual(body.system, "S")
-        assert.strictEqual(body.max_tokens, 77)
-        assert.strictEqual(body.model, MODEL)
-      })
-    ))
+  for (const via of streamApis) {
+    it.live(`${via}: the request carries stream: true and the same mapping`, () =>
+      withEmulator(({ emulator, model }) =>
+        Effect.gen(function*() {
+          yield* drain(model, {
+            messages: [{ role: "system", content: "S" }, { role: "user", content: "U" }],
+            maxOutputTokens: 77
+          }, via)
+          const body = lastBody(yield* emulator.requests)
+          assert.isTrue(body.stream)
+          assert.strictEqual(body.system, "S")
+          assert.strictEqual(body.max_tokens, 77)
+          assert.strictEqual(body.model, MODEL)
+        })
+      ))
+  }
 })

@@ -42,7 +42,7 @@ import * as Stream from "effect/Stream"
 import * as CallEvent from "./CallEvent.js"
 import type { Attempt, Completion } from "./Completion.js"
 import type { GenerateRequest } from "./GenerateRequest.js"
-import { mapFinish } from "./internal/each.js"
+import { always, mapFinish } from "./internal/each.js"
 import * as internal from "./internal/resilienceTrail.js"
 import * as internalStream from "./internal/stream.js"
 import { policyWait as sleepWithin } from "./internal/timeoutDeadline.js"
@@ -387,8 +387,6 @@ const decide = (
     )
   })
 }
-
-const always = () => true
 
 const targetModel = (self: { readonly model: string }, request: GenerateRequest) => request.model ?? self.model
 

@@ -9,8 +9,9 @@ import { BudgetExceeded, ServerError } from "@effect-llm/core/LlmError"
 import * as ModelCatalog from "@effect-llm/core/ModelCatalog"
 import * as Tokenizer from "@effect-llm/core/Tokenizer"
 import { assert, describe, expectTypeOf, it } from "@effect/vitest"
-import { Cause, Chunk, Duration, Effect, Exit, Fiber, Layer, Option, Stream, TestClock } from "effect"
+import { Cause, Duration, Effect, Exit, Fiber, Layer, Option, Stream, TestClock } from "effect"
 import { refusal, refusesFor } from "./invalidOptionsFixtures.js"
+import { apis, runEvents, takeEvents } from "./streamApis.js"
 
 const PROVIDER = "anthropic"
 const MODEL = "claude-haiku-4-5"
@@ -118,6 +119,19 @@ for (const [storeName, deps] of dependencies) {
       })
       const both = Budget.enforce(failing, { global: Budget.tokens(10, Budget.total) })
       expectTypeOf<LanguageModel.Error<typeof both>>().toEqualTypeOf<ServerError | BudgetExceeded>()
+      // streamEach fails and requires exactly as generate does
+      expectTypeOf(budgeted.streamEach).returns.toEqualTypeOf<
+        Effect.Effect<
+          Completion,
+          BudgetExceeded,
+          BudgetStore.BudgetStore | ModelCatalog.ModelCatalog | Tokenizer.Tokenizer
+        >
+      >()
+      expectTypeOf<ReturnType<typeof budgeted.streamEach>>().toEqualTypeOf<ReturnType<typeof budgeted.generate>>()
+      expectTypeOf<Effect.Effect.Error<ReturnType<typeof both.streamEach>>>().toEqualTypeOf<
+        ServerError | BudgetExceeded
+      >()
+      expectTypeOf<ReturnType<typeof both.streamEach>>().toEqualTypeOf<ReturnType<typeof both.generate>>()
       // @ts-expect-error a budgeted model cannot be used without its requirements
       const _needs: LanguageModel.With<BudgetExceeded, never> = budgeted
     })
@@ -265,51 +279,160 @@ for (const [storeName, deps] of dependencies) {
         assert.deepStrictEqual(yield* storeStatus("budget:global:tokens:total", forever), { spent: 0, reserved: 0 })
       }).pipe(Effect.provide(deps)))
 
-    it.effect("streams reconcile from Finish, from the streamed text when cut, and release when nothing came", () =>
+    for (const api of apis) {
+      it.effect(`streams reconcile from Finish, from the streamed text when cut, and release when nothing came (${api})`, () =>
+        Effect.gen(function*() {
+          let mode: "finish" | "cut" | "early" = "finish"
+          const model = LanguageModel.make({
+            provider: PROVIDER,
+            model: MODEL,
+            generate: (request) => Effect.succeed(completionOf(request, 1)),
+            stream: (request) =>
+              mode === "finish"
+                ? Stream.make(
+                  { _tag: "TextDelta" as const, text: "hello" },
+                  { _tag: "Finish" as const, completion: completionOf(request, 42) }
+                )
+                : mode === "cut"
+                ? Stream.concat(
+                  Stream.make({ _tag: "TextDelta" as const, text: "a".repeat(35) }),
+                  Stream.fail(new ServerError({ provider: PROVIDER, model: MODEL, status: 502 }))
+                )
+                : Stream.fail(new ServerError({ provider: PROVIDER, model: MODEL, status: 502 }))
+          })
+          const budgeted = Budget.enforce(model, { global: Budget.tokens(100_000, Budget.total) })
+          const key = "budget:global:tokens:total"
+          const input = yield* Tokenizer.count(prompt(undefined), { provider: PROVIDER, model: MODEL })
+          const events = yield* runEvents(budgeted, prompt(undefined), api)
+          const finish = events[events.length - 1]!
+          assert.strictEqual(finish._tag, "Finish")
+          const afterFinish = yield* storeStatus(key, forever)
+          assert.deepStrictEqual(afterFinish, {
+            spent: finish._tag === "Finish" ? finish.completion.usage.inputTokens + 42 : -1,
+            reserved: 0
+          })
+          mode = "cut"
+          yield* runEvents(budgeted, prompt(undefined), api).pipe(Effect.flip)
+          const afterCut = yield* storeStatus(key, forever)
+          // input estimate + 35 chars of output at 3.5 chars/token * 1.1 = 11 tokens
+          assert.strictEqual(afterCut.spent - afterFinish.spent, input + 11)
+          assert.strictEqual(afterCut.reserved, 0)
+          mode = "early"
+          yield* runEvents(budgeted, prompt(undefined), api).pipe(Effect.flip)
+          assert.deepStrictEqual(yield* storeStatus(key, forever), afterCut)
+          // interrupted mid-stream by the consumer (take 1 of a longer stream): reconciled from the text seen
+          mode = "finish"
+          yield* takeEvents(budgeted, prompt(undefined), api, 1)
+          const store = yield* BudgetStore.BudgetStore
+          assert.strictEqual(yield* store.outstanding(0), 0)
+        }).pipe(Effect.provide(deps)))
+    }
+
+    /** A model with a `streamEach` of its own (no `Stream`), counting the calls that reach it. */
+    const eachModel = (
+      body: (request: GenerateRequest, onEvent: LanguageModel.OnEvent) => Effect.Effect<Completion, ServerError>
+    ) => {
+      const calls = { stream: 0, streamEach: 0 }
+      const model = LanguageModel.make({
+        provider: PROVIDER,
+        model: MODEL,
+        generate: (request) => Effect.succeed(completionOf(request, 1)),
+        stream: () =>
+          Stream.suspend(() => {
+            calls.stream++
+            return Stream.never
+          }),
+        streamEach: (request, onEvent) =>
+          Effect.suspend(() => {
+            calls.streamEach++
+            return body(request, onEvent)
+          })
+      })
+      return { model, calls }
+    }
+
+    it.effect("streamEach cut after text commits the counted text; left after its Finish, the Finish's usage", () =>
       Effect.gen(function*() {
-        let mode: "finish" | "cut" | "early" = "finish"
-        const model = LanguageModel.make({
-          provider: PROVIDER,
-          model: MODEL,
-          generate: (request) => Effect.succeed(completionOf(request, 1)),
-          stream: (request) =>
-            mode === "finish"
-              ? Stream.make(
-                { _tag: "TextDelta" as const, text: "hello" },
-                { _tag: "Finish" as const, completion: completionOf(request, 42) }
-              )
-              : mode === "cut"
-              ? Stream.concat(
-                Stream.make({ _tag: "TextDelta" as const, text: "a".repeat(35) }),
-                Stream.fail(new ServerError({ provider: PROVIDER, model: MODEL, status: 502 }))
-              )
-              : Stream.fail(new ServerError({ provider: PROVIDER, model: MODEL, status: 502 }))
-        })
+        let end: "hang" | "fail" | "finish" = "hang"
+        const { calls, model } = eachModel((request, onEvent) =>
+          Effect.zipRight(
+            onEvent({ _tag: "TextDelta", text: "a".repeat(35) }),
+            end === "fail"
+              ? Effect.fail(new ServerError({ provider: PROVIDER, model: MODEL, status: 502 }))
+              : end === "finish"
+              ? Effect.zipRight(onEvent({ _tag: "Finish", completion: completionOf(request, 42) }), Effect.never)
+              : Effect.never
+          )
+        )
         const budgeted = Budget.enforce(model, { global: Budget.tokens(100_000, Budget.total) })
         const key = "budget:global:tokens:total"
         const input = yield* Tokenizer.count(prompt(undefined), { provider: PROVIDER, model: MODEL })
-        const events = yield* Stream.runCollect(budgeted.stream(prompt(undefined)))
-        const finish = Chunk.unsafeLast(events)
+        // the caller leaves after the text (its fiber is interrupted)
+        const events = yield* takeEvents(budgeted, prompt(undefined), "streamEach", 1)
+        assert.deepStrictEqual(events, [{ _tag: "TextDelta", text: "a".repeat(35) }])
+        // input estimate + 35 chars of output at 3.5 chars/token * 1.1 = 11 tokens
+        assert.deepStrictEqual(yield* storeStatus(key, forever), { spent: input + 11, reserved: 0 })
+        // the call fails after the text
+        end = "fail"
+        const error = yield* Effect.flip(runEvents(budgeted, prompt(undefined), "streamEach"))
+        assert.strictEqual(error._tag, "ServerError")
+        assert.deepStrictEqual(yield* storeStatus(key, forever), { spent: 2 * (input + 11), reserved: 0 })
+        // the caller leaves once the Finish reached it, before the call returned: its usage is committed
+        end = "finish"
+        const finished = yield* takeEvents(budgeted, prompt(undefined), "streamEach", 2)
+        const finish = finished[1]!
         assert.strictEqual(finish._tag, "Finish")
-        const afterFinish = yield* storeStatus(key, forever)
-        assert.deepStrictEqual(afterFinish, {
-          spent: finish._tag === "Finish" ? finish.completion.usage.inputTokens + 42 : -1,
+        const finishUsage = finish._tag === "Finish" ? finish.completion.usage : undefined
+        assert.deepStrictEqual(yield* storeStatus(key, forever), {
+          spent: 2 * (input + 11) + finishUsage!.inputTokens + 42,
           reserved: 0
         })
-        mode = "cut"
-        yield* Stream.runDrain(budgeted.stream(prompt(undefined))).pipe(Effect.flip)
-        const afterCut = yield* storeStatus(key, forever)
-        // input estimate + 35 chars of output at 3.5 chars/token * 1.1 = 11 tokens
-        assert.strictEqual(afterCut.spent - afterFinish.spent, input + 11)
-        assert.strictEqual(afterCut.reserved, 0)
-        mode = "early"
-        yield* Stream.runDrain(budgeted.stream(prompt(undefined))).pipe(Effect.flip)
-        assert.deepStrictEqual(yield* storeStatus(key, forever), afterCut)
-        // interrupted mid-stream by the consumer (take 1 of a longer stream): reconciled from the text seen
-        mode = "finish"
-        yield* Stream.runDrain(Stream.take(budgeted.stream(prompt(undefined)), 1))
+        assert.strictEqual(yield* Effect.flatMap(BudgetStore.BudgetStore, (store) => store.outstanding(0)), 0)
+        assert.deepStrictEqual(calls, { stream: 0, streamEach: 3 })
+      }).pipe(Effect.provide(deps)))
+
+    it.effect("streamEach interrupted before any event releases its reservation", () =>
+      Effect.gen(function*() {
+        const seen: Array<unknown> = []
+        const { calls, model } = eachModel(() => Effect.never)
+        const budgeted = Budget.enforce(model, { global: Budget.tokens(100_000, Budget.total) })
         const store = yield* BudgetStore.BudgetStore
+        const onEvent = (event: unknown) => Effect.sync(() => void seen.push(event))
+        const fiber = yield* Effect.fork(budgeted.streamEach(prompt(undefined), onEvent))
+        yield* Effect.yieldNow()
+        assert.strictEqual(yield* store.outstanding(0), 1)
+        yield* Fiber.interrupt(fiber)
         assert.strictEqual(yield* store.outstanding(0), 0)
+        // a timeout is an interruption of the call too
+        const timedOut = yield* Effect.fork(
+          Effect.timeout(budgeted.streamEach(prompt(undefined), onEvent), "1 second")
+        )
+        yield* TestClock.adjust("1 second")
+        assert.strictEqual((yield* Fiber.join(timedOut).pipe(Effect.flip))._tag, "TimeoutException")
+        assert.strictEqual(yield* store.outstanding(0), 0)
+        assert.deepStrictEqual(yield* storeStatus("budget:global:tokens:total", forever), { spent: 0, reserved: 0 })
+        assert.deepStrictEqual(seen, [])
+        assert.deepStrictEqual(calls, { stream: 0, streamEach: 2 })
+      }).pipe(Effect.provide(deps)))
+
+    it.effect("streamEach refused with BudgetExceeded never calls the model", () =>
+      Effect.gen(function*() {
+        const seen: Array<unknown> = []
+        const { calls, model } = eachModel((request, onEvent) =>
+          Effect.as(onEvent({ _tag: "TextDelta", text: "hi" }), completionOf(request, 2))
+        )
+        const onEvent = (event: unknown) => Effect.sync(() => void seen.push(event))
+        const budgeted = Budget.enforce(model, { perUser: Budget.tokens(300, Budget.total) })
+        const over = yield* Effect.flip(budgeted.streamEach(prompt("ivy", "x".repeat(2_000)), onEvent))
+        assert.strictEqual(over._tag, "BudgetExceeded")
+        assert.strictEqual(over._tag === "BudgetExceeded" ? over.scope : undefined, "user:ivy")
+        const perRequest = Budget.enforce(model, { perRequest: { maxInputTokens: 5 } })
+        const long = yield* Effect.flip(perRequest.streamEach(prompt(undefined), onEvent))
+        assert.strictEqual(long._tag, "BudgetExceeded")
+        assert.strictEqual(long._tag === "BudgetExceeded" ? long.scope : undefined, "request")
+        assert.deepStrictEqual(seen, [])
+        assert.deepStrictEqual(calls, { stream: 0, streamEach: 0 })
+        assert.strictEqual(yield* Effect.flatMap(BudgetStore.BudgetStore, (store) => store.outstanding(0)), 0)
       }).pipe(Effect.provide(deps)))
 
     it.effect("emits BudgetDecision events", () =>
@@ -487,59 +610,61 @@ for (const [storeName, deps] of dependencies) {
         assert.isAbove(interrupted, 10)
       }).pipe(Effect.provide(deps)))
 
-    it.effect("1,000 concurrent streams with random cuts and interruptions never overspend the cap", () =>
-      Effect.gen(function*() {
-        const random = prng(7)
-        const cap = 0.3
-        const model = LanguageModel.make({
-          provider: PROVIDER,
-          model: MODEL,
-          generate: (request) => Effect.succeed(completionOf(request, 1)),
-          stream: (request) => {
-            const out = Math.floor(random() * (request.maxOutputTokens ?? 0)) + 1
-            const cutAt = random() < 0.2 ? Math.floor(random() * 4) : -1
-            const chunks = Array.from(
-              { length: 4 },
-              (_, i) => "x".repeat(Math.floor(out / 4) + (i === 3 ? out % 4 : 0))
-            )
-            return Stream.zipWithIndex(Stream.fromIterable(chunks)).pipe(
-              Stream.mapEffect(([text, i]) =>
-                i === cutAt
-                  ? Effect.fail(new ServerError({ provider: PROVIDER, model: MODEL, status: 502 }))
-                  : Effect.as(Effect.yieldNow(), { _tag: "TextDelta" as const, text })
-              ),
-              Stream.concat(Stream.make({ _tag: "Finish" as const, completion: completionOf(request, out) }))
-            )
-          }
-        })
-        const budgeted = Budget.enforce(model, { global: Budget.usd(cap, Budget.total) })
-        let finished = 0
-        yield* Effect.forEach(
-          Array.from({ length: 1_000 }, (_, i) => i),
-          (i) =>
-            Effect.gen(function*() {
-              const request = prompt(undefined, "Tell me about " + "things ".repeat(1 + (i % 30)), {
-                maxOutputTokens: 100 + (i % 5) * 200
-              })
-              const fiber = yield* Effect.fork(Stream.runDrain(budgeted.stream(request)))
-              if (random() < 0.2) {
-                const yields = Math.floor(random() * 8)
-                for (let j = 0; j < yields; j++) yield* Effect.yieldNow()
-                yield* Fiber.interrupt(fiber)
-              }
-              const exit = yield* Fiber.await(fiber)
-              if (Exit.isSuccess(exit)) finished++
-            }),
-          { concurrency: "unbounded", discard: true }
-        )
-        const store = yield* BudgetStore.BudgetStore
-        assert.strictEqual(yield* store.outstanding(0), 0)
-        const global = yield* store.status("budget:global:usd:total", forever, 0)
-        assert.strictEqual(global.reserved, 0)
-        assert.isAtMost(global.spent, cap * 1e9)
-        assert.isAbove(global.spent, 0)
-        assert.isAbove(finished, 20)
-      }).pipe(Effect.provide(deps)))
+    for (const api of apis) {
+      it.effect(`1,000 concurrent streams with random cuts and interruptions never overspend the cap (${api})`, () =>
+        Effect.gen(function*() {
+          const random = prng(7)
+          const cap = 0.3
+          const model = LanguageModel.make({
+            provider: PROVIDER,
+            model: MODEL,
+            generate: (request) => Effect.succeed(completionOf(request, 1)),
+            stream: (request) => {
+              const out = Math.floor(random() * (request.maxOutputTokens ?? 0)) + 1
+              const cutAt = random() < 0.2 ? Math.floor(random() * 4) : -1
+              const chunks = Array.from(
+                { length: 4 },
+                (_, i) => "x".repeat(Math.floor(out / 4) + (i === 3 ? out % 4 : 0))
+              )
+              return Stream.zipWithIndex(Stream.fromIterable(chunks)).pipe(
+                Stream.mapEffect(([text, i]) =>
+                  i === cutAt
+                    ? Effect.fail(new ServerError({ provider: PROVIDER, model: MODEL, status: 502 }))
+                    : Effect.as(Effect.yieldNow(), { _tag: "TextDelta" as const, text })
+                ),
+                Stream.concat(Stream.make({ _tag: "Finish" as const, completion: completionOf(request, out) }))
+              )
+            }
+          })
+          const budgeted = Budget.enforce(model, { global: Budget.usd(cap, Budget.total) })
+          let finished = 0
+          yield* Effect.forEach(
+            Array.from({ length: 1_000 }, (_, i) => i),
+            (i) =>
+              Effect.gen(function*() {
+                const request = prompt(undefined, "Tell me about " + "things ".repeat(1 + (i % 30)), {
+                  maxOutputTokens: 100 + (i % 5) * 200
+                })
+                const fiber = yield* Effect.fork(runEvents(budgeted, request, api))
+                if (random() < 0.2) {
+                  const yields = Math.floor(random() * 8)
+                  for (let j = 0; j < yields; j++) yield* Effect.yieldNow()
+                  yield* Fiber.interrupt(fiber)
+                }
+                const exit = yield* Fiber.await(fiber)
+                if (Exit.isSuccess(exit)) finished++
+              }),
+            { concurrency: "unbounded", discard: true }
+          )
+          const store = yield* BudgetStore.BudgetStore
+          assert.strictEqual(yield* store.outstanding(0), 0)
+          const global = yield* store.status("budget:global:usd:total", forever, 0)
+          assert.strictEqual(global.reserved, 0)
+          assert.isAtMost(global.spent, cap * 1e9)
+          assert.isAbove(global.spent, 0)
+          assert.isAbove(finished, 20)
+        }).pipe(Effect.provide(deps)))
+    }
   })
 }
 

@@ -1,13 +1,16 @@
 import { CallEvent, LanguageModel, type LlmError } from "@effect-llm/core"
 import * as BreakerStore from "@effect-llm/core/BreakerStore"
 import * as CircuitBreaker from "@effect-llm/core/CircuitBreaker"
+import type { Completion } from "@effect-llm/core/Completion"
 import * as Fallback from "@effect-llm/core/Fallback"
 import * as Resilience from "@effect-llm/core/Resilience"
+import type * as StreamEvent from "@effect-llm/core/StreamEvent"
 import { assert, describe, it } from "@effect/vitest"
-import { DateTime, Duration, Effect, Fiber, Layer, Stream, TestClock } from "effect"
+import { DateTime, Duration, Effect, Fiber, Layer, TestClock } from "effect"
 import { expectTypeOf } from "vitest"
 import { refusesFor } from "./invalidOptionsFixtures.js"
 import { invalidRequest, prompt, scripted, serverError } from "./resilienceFixtures.js"
+import { apis, runEvents } from "./streamApis.js"
 
 const collect = () => {
   const events: Array<string> = []
@@ -128,14 +131,51 @@ describe("CircuitBreaker", () => {
       assert.strictEqual((yield* guarded.generate({ ...prompt, model: "fake-2" })).text, "other model")
     }).pipe(Effect.provide(BreakerStore.layerMemory)))
 
-  it.effect("streams are counted", () =>
-    Effect.gen(function*() {
-      const { calls, model } = scripted(failures(4))
-      const guarded = model.pipe(CircuitBreaker.withBreaker(options))
-      for (let i = 0; i < 4; i++) yield* Effect.flip(Stream.runDrain(guarded.stream(prompt)))
-      assert.strictEqual((yield* Effect.flip(Stream.runDrain(guarded.stream(prompt))))._tag, "CircuitOpen")
-      assert.strictEqual(calls.length, 4)
-    }).pipe(Effect.provide(BreakerStore.layerMemory)))
+  for (const api of apis) {
+    it.effect(`streams are counted (${api})`, () =>
+      Effect.gen(function*() {
+        const { calls, model } = scripted(failures(4))
+        const guarded = model.pipe(CircuitBreaker.withBreaker(options))
+        for (let i = 0; i < 4; i++) yield* Effect.flip(runEvents(guarded, prompt, api))
+        assert.strictEqual((yield* Effect.flip(runEvents(guarded, prompt, api)))._tag, "CircuitOpen")
+        assert.strictEqual(calls.length, 4)
+      }).pipe(Effect.provide(BreakerStore.layerMemory)))
+  }
+
+  describe("streamEach", () => {
+    it.effect("its failures count; an open breaker fails it with CircuitOpen without calling the model", () =>
+      Effect.gen(function*() {
+        const { calls, model } = scripted(failures(4))
+        const { events, listen } = collect()
+        const guarded = model.pipe(CircuitBreaker.withBreaker(options))
+        const seen: Array<string> = []
+        const onEvent = (event: StreamEvent.StreamEvent) => Effect.sync(() => seen.push(event._tag))
+        for (let i = 0; i < 4; i++) {
+          assert.strictEqual((yield* Effect.flip(listen(guarded.streamEach(prompt, onEvent))))._tag, "ServerError")
+        }
+        assert.deepStrictEqual(events, ["closed->open"])
+        assert.strictEqual(yield* CircuitBreaker.state("fake", "fake-1", options), "open")
+        const error = yield* Effect.flip(guarded.streamEach(prompt, onEvent))
+        assert.strictEqual(error._tag, "CircuitOpen")
+        assert.strictEqual(error._tag === "CircuitOpen" ? DateTime.toEpochMillis(error.retryAt) : 0, 30_000)
+        assert.strictEqual(calls.length, 4)
+        assert.deepStrictEqual(seen, [])
+      }).pipe(Effect.provide(BreakerStore.layerMemory)))
+
+    it.effect("a probe that streams to its Finish closes a half-open breaker", () =>
+      Effect.gen(function*() {
+        const { calls, model } = scripted([...failures(4), { chunks: ["a", "b"] }])
+        const { events, listen } = collect()
+        const guarded = model.pipe(CircuitBreaker.withBreaker(options))
+        for (let i = 0; i < 4; i++) yield* Effect.flip(listen(guarded.streamEach(prompt, () => Effect.void)))
+        yield* TestClock.adjust("30 seconds")
+        const completion = yield* listen(guarded.streamEach(prompt, () => Effect.void))
+        assert.strictEqual(completion.text, "ab")
+        assert.strictEqual(calls.length, 5)
+        assert.deepStrictEqual(events, ["closed->open", "open->half-open", "half-open->closed"])
+        assert.strictEqual(yield* CircuitBreaker.state("fake", "fake-1", options), "closed")
+      }).pipe(Effect.provide(BreakerStore.layerMemory)))
+  })
 
   it.effect("a fallback skips a model whose breaker is open", () =>
     Effect.gen(function*() {
@@ -169,6 +209,20 @@ describe("CircuitBreaker", () => {
     const model = scripted([]).model as unknown as LanguageModel.With<LlmError.ServerError, "R">
     expectTypeOf(model.pipe(CircuitBreaker.withBreaker())).toEqualTypeOf<
       LanguageModel.With<LlmError.ServerError | LlmError.CircuitOpen, "R" | BreakerStore.BreakerStore>
+    >()
+  })
+
+  it("streamEach has generate's error and requirement types (CircuitOpen and BreakerStore added to both)", () => {
+    const guarded = (scripted([]).model as unknown as LanguageModel.With<LlmError.ServerError, "R">).pipe(
+      CircuitBreaker.withBreaker()
+    )
+    type Generated = ReturnType<typeof guarded.generate>
+    type Streamed = ReturnType<typeof guarded.streamEach>
+    expectTypeOf<Effect.Effect.Error<Streamed>>().toEqualTypeOf<Effect.Effect.Error<Generated>>()
+    expectTypeOf<Effect.Effect.Error<Streamed>>().toEqualTypeOf<LlmError.ServerError | LlmError.CircuitOpen>()
+    expectTypeOf<Effect.Effect.Context<Streamed>>().toEqualTypeOf<Effect.Effect.Context<Generated>>()
+    expectTypeOf(guarded.streamEach).returns.toEqualTypeOf<
+      Effect.Effect<Completion, LlmError.ServerError | LlmError.CircuitOpen, "R" | BreakerStore.BreakerStore>
     >()
   })
 })

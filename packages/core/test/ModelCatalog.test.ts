@@ -1,10 +1,12 @@
 import type { Completion } from "@effect-llm/core/Completion"
 import * as LanguageModel from "@effect-llm/core/LanguageModel"
 import * as ModelCatalog from "@effect-llm/core/ModelCatalog"
+import type { StreamEvent } from "@effect-llm/core/StreamEvent"
 import * as PlatformError from "@effect/platform/Error"
 import * as FileSystem from "@effect/platform/FileSystem"
 import { assert, describe, expectTypeOf, it } from "@effect/vitest"
-import { Chunk, Effect, Layer, Option, Stream } from "effect"
+import { Effect, Layer, Option, Stream } from "effect"
+import { apis, runEvents } from "./streamApis.js"
 
 const usage = (
   inputTokens: number,
@@ -218,31 +220,66 @@ describe("ModelCatalog", () => {
       }
     }))
 
-  it.effect("withCost fills costUsd on generate and on the stream's Finish", () =>
+  for (const api of apis) {
+    it.effect(`withCost fills costUsd on generate and on the stream's Finish (${api})`, () =>
+      Effect.gen(function*() {
+        const u = usage(2_000, 1_000, 0, 500)
+        const model = fake("openai", "gpt-5-mini-2026-08-07", u).pipe(ModelCatalog.withCost())
+        const expected = (1_000 * 0.25 + 1_000 * 0.025 + 500 * 2) / 1e6
+        const c = yield* model.generate({ messages: [] })
+        assert.closeTo(c.costUsd!, expected, 1e-15)
+        const events = yield* runEvents(model, { messages: [] }, api)
+        const last = events[events.length - 1]!
+        assert.strictEqual(last._tag, "Finish")
+        if (last._tag === "Finish") assert.closeTo(last.completion.costUsd!, expected, 1e-15)
+      }).pipe(Effect.provide(ModelCatalog.layer)))
+
+    it.effect(`withCost: unknown models are left unpriced (never zero), or fail when asked (${api})`, () =>
+      Effect.gen(function*() {
+        const omit = fake("acme", "mystery").pipe(ModelCatalog.withCost())
+        const c = yield* omit.generate({ messages: [] })
+        assert.isUndefined(c.costUsd)
+        const strict = ModelCatalog.withCost(fake("acme", "mystery"), { onUnknown: "fail" })
+        const error = yield* Effect.flip(strict.generate({ messages: [] }))
+        assert.strictEqual(error._tag, "UnknownModel")
+        const streamError = yield* Effect.flip(runEvents(strict, { messages: [] }, api))
+        assert.strictEqual(streamError._tag, "UnknownModel")
+        expectTypeOf(strict).toEqualTypeOf<LanguageModel.With<ModelCatalog.UnknownModel, ModelCatalog.ModelCatalog>>()
+        expectTypeOf(omit).toEqualTypeOf<LanguageModel.With<never, ModelCatalog.ModelCatalog>>()
+      }).pipe(Effect.provide(ModelCatalog.layer)))
+  }
+
+  it.effect("withCost fills costUsd on streamEach's completion and on the one Finish given to onEvent", () =>
     Effect.gen(function*() {
       const u = usage(2_000, 1_000, 0, 500)
       const model = fake("openai", "gpt-5-mini-2026-08-07", u).pipe(ModelCatalog.withCost())
       const expected = (1_000 * 0.25 + 1_000 * 0.025 + 500 * 2) / 1e6
-      const c = yield* model.generate({ messages: [] })
+      const seen: Array<StreamEvent> = []
+      const c = yield* model.streamEach({ messages: [] }, (event) => Effect.sync(() => void seen.push(event)))
       assert.closeTo(c.costUsd!, expected, 1e-15)
-      const events = Chunk.toReadonlyArray(yield* Stream.runCollect(model.stream({ messages: [] })))
-      const last = events[events.length - 1]!
-      assert.strictEqual(last._tag, "Finish")
-      if (last._tag === "Finish") assert.closeTo(last.completion.costUsd!, expected, 1e-15)
+      // the text, then one Finish (the priced one: the Finish of the call below is held back)
+      assert.deepStrictEqual(seen.map((event) => event._tag), ["TextDelta", "Finish"])
+      const finish = seen[1]!
+      if (finish._tag === "Finish") {
+        assert.closeTo(finish.completion.costUsd!, expected, 1e-15)
+        assert.deepStrictEqual(finish.completion, c)
+      }
+      // the same through the Effect stream
+      const events = yield* runEvents(model, { messages: [] }, "stream")
+      assert.deepStrictEqual(events, seen)
     }).pipe(Effect.provide(ModelCatalog.layer)))
 
-  it.effect("withCost: unknown models are left unpriced (never zero), or fail when asked", () =>
+  it.effect("withCost onUnknown \"fail\": streamEach fails with UnknownModel and onEvent never sees a Finish", () =>
     Effect.gen(function*() {
-      const omit = fake("acme", "mystery").pipe(ModelCatalog.withCost())
-      const c = yield* omit.generate({ messages: [] })
-      assert.isUndefined(c.costUsd)
       const strict = ModelCatalog.withCost(fake("acme", "mystery"), { onUnknown: "fail" })
-      const error = yield* Effect.flip(strict.generate({ messages: [] }))
+      const seen: Array<StreamEvent> = []
+      const error = yield* Effect.flip(
+        strict.streamEach({ messages: [] }, (event) => Effect.sync(() => void seen.push(event)))
+      )
       assert.strictEqual(error._tag, "UnknownModel")
-      const streamError = yield* Effect.flip(Stream.runDrain(strict.stream({ messages: [] })))
-      assert.strictEqual(streamError._tag, "UnknownModel")
-      expectTypeOf(strict).toEqualTypeOf<LanguageModel.With<ModelCatalog.UnknownModel, ModelCatalog.ModelCatalog>>()
-      expectTypeOf(omit).toEqualTypeOf<LanguageModel.With<never, ModelCatalog.ModelCatalog>>()
+      assert.strictEqual(error.model, "mystery")
+      expectTypeOf(error).toEqualTypeOf<ModelCatalog.UnknownModel>()
+      assert.deepStrictEqual(seen, [{ _tag: "TextDelta", text: "ok" }])
     }).pipe(Effect.provide(ModelCatalog.layer)))
 
   it.effect("layerCost wraps the LanguageModel below it", () =>

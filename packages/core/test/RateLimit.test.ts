@@ -3,10 +3,11 @@ import * as InvalidOptions from "@effect-llm/core/InvalidOptions"
 import * as RateLimit from "@effect-llm/core/RateLimit"
 import * as Resilience from "@effect-llm/core/Resilience"
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, Duration, Effect, Exit, Fiber, Layer, Option, Stream, TestClock } from "effect"
+import { Cause, Duration, Effect, Exit, Fiber, Layer, Option, TestClock } from "effect"
 import { expectTypeOf } from "vitest"
 import { refusesFor } from "./invalidOptionsFixtures.js"
 import { prompt, rateLimited, scripted } from "./resilienceFixtures.js"
+import { apis, runEvents } from "./streamApis.js"
 
 const collect = () => {
   const waits: Array<string> = []
@@ -157,21 +158,69 @@ describe("RateLimit", () => {
       assert.strictEqual(calls.length, 62)
     }))
 
-  it.effect("streams wait for their slot and learn from the Finish event", () =>
-    Effect.gen(function*() {
-      const { calls, model } = scripted([{
-        chunks: ["a"],
-        rateLimit: { remainingRequests: 0, resetRequestsMillis: 1000 }
-      }])
-      const limited = model.pipe(RateLimit.withLimits())
-      yield* Stream.runDrain(limited.stream(prompt))
-      const fiber = yield* Effect.fork(Stream.runDrain(limited.stream(prompt)))
-      yield* TestClock.adjust("999 millis")
-      assert.strictEqual(calls.length, 1)
-      yield* TestClock.adjust("1 millis")
-      yield* Fiber.join(fiber)
-      assert.strictEqual(calls.length, 2)
-    }))
+  for (const api of apis) {
+    it.effect(`streams wait for their slot and learn from the Finish event (${api})`, () =>
+      Effect.gen(function*() {
+        const { calls, model } = scripted([{
+          chunks: ["a"],
+          rateLimit: { remainingRequests: 0, resetRequestsMillis: 1000 }
+        }])
+        const limited = model.pipe(RateLimit.withLimits())
+        yield* runEvents(limited, prompt, api)
+        const fiber = yield* Effect.fork(runEvents(limited, prompt, api))
+        yield* TestClock.adjust("999 millis")
+        assert.strictEqual(calls.length, 1)
+        yield* TestClock.adjust("1 millis")
+        yield* Fiber.join(fiber)
+        assert.strictEqual(calls.length, 2)
+      }))
+
+    it.effect(`streams are paced by the configured limits, with a RateLimitWait (${api})`, () =>
+      Effect.gen(function*() {
+        const { calls, model } = scripted([])
+        const { listen, waits } = collect()
+        const limited = model.pipe(RateLimit.withLimits({ limits: { requestsPerMinute: 1 }, learn: false }))
+        yield* runEvents(limited, prompt, api)
+        const seen: Array<number> = []
+        const stamp = () => Effect.flatMap(TestClock.currentTimeMillis, (now) => Effect.sync(() => seen.push(now)))
+        const fiber = yield* Effect.fork(listen(runEvents(limited, prompt, api, stamp)))
+        yield* TestClock.adjust("59999 millis")
+        assert.deepStrictEqual(calls, [0])
+        assert.deepStrictEqual(seen, [])
+        yield* TestClock.adjust("1 millis")
+        yield* Fiber.join(fiber)
+        assert.deepStrictEqual(calls, [0, 60_000])
+        assert.deepStrictEqual(seen, [60_000, 60_000])
+        assert.deepStrictEqual(waits, ["requests:60000"])
+      }))
+
+    it.effect(`streams reconcile the estimate to the usage of their Finish (${api})`, () =>
+      Effect.gen(function*() {
+        const { calls, model } = scripted([{ outputTokens: 5 }])
+        const limited = model.pipe(
+          RateLimit.withLimits({ limits: { tokensPerMinute: 1000 }, learn: false, estimateTokens: () => 600 })
+        )
+        yield* runEvents(limited, prompt, api) // 600 reserved, 15 used: 585 given back
+        const fiber = yield* Effect.fork(runEvents(limited, prompt, api))
+        yield* TestClock.adjust("1 millis")
+        // not reconciled, the second call would wait 12 s for its 600 tokens
+        assert.deepStrictEqual(calls, [0, 0])
+        yield* Fiber.join(fiber)
+      }))
+
+    it.effect(`a stream failing with RateLimited and retry-after holds the following calls (${api})`, () =>
+      Effect.gen(function*() {
+        const { calls, model } = scripted([{ fail: rateLimited("3 seconds") }])
+        const limited = model.pipe(RateLimit.withLimits())
+        assert.strictEqual((yield* Effect.flip(runEvents(limited, prompt, api)))._tag, "RateLimited")
+        const fiber = yield* Effect.fork(runEvents(limited, prompt, api))
+        yield* TestClock.adjust("2999 millis")
+        assert.strictEqual(calls.length, 1)
+        yield* TestClock.adjust("1 millis")
+        yield* Fiber.join(fiber)
+        assert.deepStrictEqual(calls, [0, 3000])
+      }))
+  }
 
   it.effect("RateLimit.layer wraps the LanguageModel below it", () =>
     Effect.gen(function*() {
@@ -191,6 +240,12 @@ describe("RateLimit", () => {
     const model = scripted([]).model as unknown as LanguageModel.With<LlmError.ServerError, "R">
     expectTypeOf(model.pipe(RateLimit.withLimits())).toEqualTypeOf<
       LanguageModel.With<LlmError.ServerError | LlmError.RateLimited, "R">
+    >()
+
+    const limited = model.pipe(RateLimit.withLimits())
+    // streamEach fails as generate does
+    expectTypeOf<Effect.Effect.Error<ReturnType<typeof limited.streamEach>>>().toEqualTypeOf<
+      Effect.Effect.Error<ReturnType<typeof limited.generate>>
     >()
   })
 })

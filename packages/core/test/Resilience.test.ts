@@ -3,10 +3,11 @@ import * as BreakerStore from "@effect-llm/core/BreakerStore"
 import * as CircuitBreaker from "@effect-llm/core/CircuitBreaker"
 import * as Resilience from "@effect-llm/core/Resilience"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Fiber, Layer, Random, Stream, TestClock } from "effect"
+import { Effect, Fiber, Layer, Random, TestClock } from "effect"
 import { expectTypeOf } from "vitest"
 import { refusesFor } from "./invalidOptionsFixtures.js"
 import { prompt, rateLimited, scripted, serverError } from "./resilienceFixtures.js"
+import { type Api, apis, runEvents } from "./streamApis.js"
 
 const listen = () => {
   const events: Array<string> = []
@@ -112,16 +113,46 @@ describe("Resilience.standard", () => {
       assert.strictEqual(error._tag === "Timeout" ? error.phase : "", "total")
     }))
 
-  it.effect("streams: retried before the first token", () =>
-    Effect.gen(function*() {
-      const { calls, model } = scripted([{ fail: serverError() }, { chunks: ["a", "b"] }])
-      const fiber = yield* Effect.fork(
-        Stream.runCollect(model.pipe(Resilience.standard()).stream(prompt))
-      )
-      yield* TestClock.adjust("10 seconds")
-      assert.strictEqual((yield* Fiber.join(fiber)).length, 3)
-      assert.strictEqual(calls.length, 2)
-    }))
+  for (const api of apis) {
+    it.effect(`streams: retried before the first token (${api})`, () =>
+      Effect.gen(function*() {
+        const { calls, model } = scripted([{ fail: serverError() }, { chunks: ["a", "b"] }])
+        const fiber = yield* Effect.fork(runEvents(model.pipe(Resilience.standard()), prompt, api))
+        yield* TestClock.adjust("10 seconds")
+        assert.strictEqual((yield* Fiber.join(fiber)).length, 3)
+        assert.strictEqual(calls.length, 2)
+      }))
+  }
+
+  // Under the default timeouts, the outer `Timeout` of a model that does not enforce deadlines runs
+  // its `stream` for `streamEach`; without them, `streamEach` runs the policies' own all the way down
+  for (const [name, options] of [["standard()", undefined], ["without timeouts", { timeout: false }]] as const) {
+    it.effect(`streamEach retries before the first token and gives the events of stream (${name})`, () =>
+      Effect.gen(function*() {
+        const script = () => [{ fail: serverError() }, { fail: rateLimited() }, { chunks: ["a", "b"] }]
+        const run = (api: Api) =>
+          Effect.gen(function*() {
+            const { calls, model } = scripted(script())
+            const fiber = yield* Effect.fork(
+              runEvents(model.pipe(Resilience.standard(options)), prompt, api).pipe(Effect.withRandom(Random.make(7)))
+            )
+            yield* TestClock.adjust("10 seconds")
+            const events = yield* Fiber.join(fiber)
+            // the attempts' times from the call's start
+            return { calls: calls.map((at) => at - calls[0]!), events }
+          })
+        const streamed = yield* run("stream")
+        const each = yield* run("streamEach")
+        assert.strictEqual(each.calls.length, 3)
+        assert.deepStrictEqual(each.calls, streamed.calls)
+        assert.deepStrictEqual(each.events, streamed.events)
+        const finish = each.events[each.events.length - 1]
+        assert.deepStrictEqual(
+          finish?._tag === "Finish" ? outcomes(finish.completion.attempts) : [],
+          ["fake-1:ServerError", "fake-1:RateLimited", "fake-1:success"]
+        )
+      }))
+  }
 
   it.effect("uses the BreakerStore in context when there is one", () =>
     Effect.gen(function*() {

@@ -1,11 +1,13 @@
 import { CallEvent, LanguageModel, type LlmError } from "@effect-llm/core"
 import * as Resilience from "@effect-llm/core/Resilience"
 import * as Retry from "@effect-llm/core/Retry"
+import * as StreamEvent from "@effect-llm/core/StreamEvent"
 import { assert, describe, it } from "@effect/vitest"
-import { Duration, Effect, Fiber, Layer, Random, Stream, TestClock } from "effect"
+import { Duration, Effect, Fiber, Layer, Random, TestClock } from "effect"
 import { expectTypeOf } from "vitest"
 import { refusesFor } from "./invalidOptionsFixtures.js"
 import { invalidRequest, prompt, rateLimited, scripted, serverError } from "./resilienceFixtures.js"
+import { apis, runEvents } from "./streamApis.js"
 
 const collect = () => {
   const events: Array<CallEvent.CallEvent> = []
@@ -164,35 +166,111 @@ describe("Retry", () => {
       assert.strictEqual(calls.length - before, 2)
     }))
 
-  it.effect("streams are retried before their first token", () =>
-    Effect.gen(function*() {
-      const { calls, model } = scripted([{ fail: serverError() }, { chunks: ["a", "b"] }])
-      const fiber = yield* Effect.fork(
-        model.pipe(Retry.withPolicy({ schedule: noJitter(), budget: false })).stream(prompt).pipe(Stream.runCollect)
-      )
-      yield* TestClock.adjust("1 second")
-      const events = Array.from(yield* Fiber.join(fiber))
-      assert.deepStrictEqual(calls, [0, 500])
-      assert.deepStrictEqual(events.map((e) => e._tag), ["TextDelta", "TextDelta", "Finish"])
-      const finish = events[2]!
-      assert.deepStrictEqual(
-        finish._tag === "Finish" ? finish.completion.attempts.map((a) => a.outcome) : [],
-        ["ServerError", "success"]
-      )
-    }))
+  for (const api of apis) {
+    it.effect(`streams are retried before their first token (${api})`, () =>
+      Effect.gen(function*() {
+        const { calls, model } = scripted([{ fail: serverError() }, { chunks: ["a", "b"] }])
+        const fiber = yield* Effect.fork(
+          runEvents(model.pipe(Retry.withPolicy({ schedule: noJitter(), budget: false })), prompt, api)
+        )
+        yield* TestClock.adjust("1 second")
+        const events = yield* Fiber.join(fiber)
+        assert.deepStrictEqual(calls, [0, 500])
+        assert.deepStrictEqual(events.map((e) => e._tag), ["TextDelta", "TextDelta", "Finish"])
+        const finish = events[2]!
+        assert.deepStrictEqual(
+          finish._tag === "Finish" ? finish.completion.attempts.map((a) => a.outcome) : [],
+          ["ServerError", "success"]
+        )
+      }))
 
-  it.effect("streams are never restarted after their first token", () =>
-    Effect.gen(function*() {
-      const { calls, model } = scripted([{ chunks: ["a"], failAfterChunks: serverError() }, { text: "ok" }])
-      const seen: Array<string> = []
-      const error = yield* model.pipe(Retry.withPolicy({ budget: false })).stream(prompt).pipe(
-        Stream.runForEach((e) => Effect.sync(() => seen.push(e._tag))),
-        Effect.flip
-      )
-      assert.strictEqual(error._tag, "ServerError")
-      assert.deepStrictEqual(seen, ["TextDelta"])
-      assert.strictEqual(calls.length, 1)
-    }))
+    it.effect(`streams are never restarted after their first token (${api})`, () =>
+      Effect.gen(function*() {
+        const { calls, model } = scripted([{ chunks: ["a"], failAfterChunks: serverError() }, { text: "ok" }])
+        const seen: Array<string> = []
+        const onEvent = (e: StreamEvent.StreamEvent) => Effect.sync(() => seen.push(e._tag))
+        const fiber = yield* Effect.fork(
+          Effect.flip(runEvents(model.pipe(Retry.withPolicy({ budget: false })), prompt, api, onEvent))
+        )
+        // time enough for a retry, had there been one
+        yield* TestClock.adjust("1 minute")
+        const error = yield* Fiber.join(fiber)
+        assert.strictEqual(error._tag, "ServerError")
+        assert.deepStrictEqual(seen, ["TextDelta"])
+        assert.strictEqual(calls.length, 1)
+      }))
+
+    it.effect(`a retried stream that fails after its first token is not retried again (${api})`, () =>
+      Effect.gen(function*() {
+        const { calls, model } = scripted([
+          { fail: serverError() },
+          { chunks: ["a"], failAfterChunks: serverError() },
+          { text: "never" }
+        ])
+        const seen: Array<string> = []
+        const fiber = yield* Effect.fork(Effect.flip(
+          runEvents(
+            model.pipe(Retry.withPolicy({ schedule: noJitter(), budget: false })),
+            prompt,
+            api,
+            (e) => Effect.sync(() => seen.push(e._tag === "TextDelta" ? e.text : e._tag))
+          )
+        ))
+        yield* TestClock.adjust("1 minute")
+        const error = yield* Fiber.join(fiber)
+        assert.strictEqual(error._tag, "ServerError")
+        assert.deepStrictEqual(seen, ["a"])
+        assert.deepStrictEqual(calls, [0, 500])
+      }))
+  }
+
+  describe("streamEach", () => {
+    const retried = (model: LanguageModel.With<LlmError.LlmError>) =>
+      model.pipe(Retry.withPolicy({ schedule: noJitter(), budget: false }))
+
+    it.effect("a retried call's completion and its Finish event both carry the trail", () =>
+      Effect.gen(function*() {
+        const { model } = scripted([{ fail: serverError() }, { chunks: ["a", "b"] }])
+        const events: Array<StreamEvent.StreamEvent> = []
+        const fiber = yield* Effect.fork(
+          retried(model).streamEach(prompt, (event) => Effect.sync(() => events.push(event)))
+        )
+        yield* TestClock.adjust("1 second")
+        const completion = yield* Fiber.join(fiber)
+        assert.strictEqual(completion.text, "ab")
+        assert.deepStrictEqual(completion.attempts.map((a) => a.outcome), ["ServerError", "success"])
+        assert.deepStrictEqual(events.map((e) => e._tag), ["TextDelta", "TextDelta", "Finish"])
+        const finish = events[2]!
+        assert.deepStrictEqual(
+          finish._tag === "Finish" ? finish.completion.attempts.map((a) => a.outcome) : [],
+          ["ServerError", "success"]
+        )
+        assert.deepStrictEqual(finish._tag === "Finish" ? finish.completion : undefined, completion)
+      }))
+
+    it.effect("onEvent is never called for a failed attempt that emitted nothing", () =>
+      Effect.gen(function*() {
+        const { calls, model } = scripted([
+          { delay: "100 millis", fail: serverError() },
+          { delay: "100 millis", fail: serverError() },
+          { delay: "100 millis", chunks: ["a", "b"] }
+        ])
+        const seen: Array<string> = []
+        const onEvent = (event: StreamEvent.StreamEvent) =>
+          Effect.flatMap(TestClock.currentTimeMillis, (now) =>
+            Effect.sync(() => seen.push(`${now}:${event._tag === "TextDelta" ? event.text : event._tag}`)))
+        const fiber = yield* Effect.fork(retried(model).streamEach(prompt, onEvent))
+        yield* TestClock.adjust("1 minute")
+        const completion = yield* Fiber.join(fiber)
+        // attempts at 0, 600 (100 + 500) and 1700 (700 + 1000); only the last one's events, once each
+        assert.deepStrictEqual(calls, [0, 600, 1700])
+        assert.deepStrictEqual(seen, ["1800:a", "1800:b", "1800:Finish"])
+        const outcomes = completion.attempts.map((a) =>
+          a.outcome
+        )
+        assert.deepStrictEqual(outcomes, ["ServerError", "ServerError", "success"])
+      }))
+  })
 
   it.effect("Retry.layer wraps the LanguageModel below it", () =>
     Effect.gen(function*() {

@@ -1,4 +1,5 @@
 import { CallEvent, LanguageModel, LlmError, ProviderCall, RateLimit, Retry } from "@effect-llm/core"
+import type { GenerateRequest } from "@effect-llm/core/GenerateRequest"
 import * as Resilience from "@effect-llm/core/Resilience"
 import * as StreamEvent from "@effect-llm/core/StreamEvent"
 import * as Timeout from "@effect-llm/core/Timeout"
@@ -7,6 +8,7 @@ import { Duration, Effect, Fiber, FiberRef, Layer, Stream, TestClock } from "eff
 import { expectTypeOf } from "vitest"
 import { refusesFor } from "./invalidOptionsFixtures.js"
 import { completion, prompt, scripted } from "./resilienceFixtures.js"
+import { apis, runEvents } from "./streamApis.js"
 
 /** `f` throws `InvalidOptions` naming `Timeout` and `option`. */
 const refuses = refusesFor("Timeout")
@@ -58,63 +60,157 @@ describe("Timeout", () => {
       assert.strictEqual((yield* Fiber.join(f2)).text, "long")
     }))
 
-  it.effect("first token: a stream whose first event is late fails with Timeout(first-token)", () =>
-    Effect.gen(function*() {
-      const { interrupted, model } = scripted([{ delay: "5 seconds", chunks: ["a"] }])
-      const fiber = yield* Effect.fork(
-        model.pipe(Timeout.withTimeouts({ firstToken: "1 second", idle: "10 seconds" })).stream(prompt).pipe(
-          Stream.runCollect
+  for (const api of apis) {
+    it.effect(`first token: a stream whose first event is late fails with Timeout(first-token) (${api})`, () =>
+      Effect.gen(function*() {
+        const { interrupted, model } = scripted([{ delay: "5 seconds", chunks: ["a"] }])
+        const fiber = yield* Effect.fork(
+          runEvents(model.pipe(Timeout.withTimeouts({ firstToken: "1 second", idle: "10 seconds" })), prompt, api)
         )
-      )
-      yield* TestClock.adjust("1 second")
-      const error = yield* Effect.flip(Fiber.join(fiber))
-      assert.deepStrictEqual(timeoutOf(error), { phase: "first-token", after: 1000 })
-      assert.strictEqual(interrupted.count, 1)
-    }))
+        yield* TestClock.adjust("1 second")
+        const error = yield* Effect.flip(Fiber.join(fiber))
+        assert.deepStrictEqual(timeoutOf(error), { phase: "first-token", after: 1000 })
+        assert.strictEqual(interrupted.count, 1)
+      }))
 
-  it.effect("idle: a gap between two chunks fails with Timeout(idle) after the first chunk", () =>
-    Effect.gen(function*() {
-      const { interrupted, model } = scripted([{ chunks: ["a", "b"], chunkDelay: "3 seconds" }])
-      const seen: Array<string> = []
-      const fiber = yield* Effect.fork(
-        model.pipe(Timeout.withTimeouts({ firstToken: "1 second", idle: "2 seconds" })).stream(prompt).pipe(
-          Stream.runForEach((e) => Effect.sync(() => seen.push(e._tag)))
+    it.effect(`idle: a gap between two chunks fails with Timeout(idle) after the first chunk (${api})`, () =>
+      Effect.gen(function*() {
+        const { interrupted, model } = scripted([{ chunks: ["a", "b"], chunkDelay: "3 seconds" }])
+        const seen: Array<string> = []
+        const fiber = yield* Effect.fork(
+          runEvents(
+            model.pipe(Timeout.withTimeouts({ firstToken: "1 second", idle: "2 seconds" })),
+            prompt,
+            api,
+            (e) => Effect.sync(() => seen.push(e._tag))
+          )
         )
-      )
-      yield* TestClock.adjust("1999 millis")
-      assert.deepStrictEqual(seen, ["TextDelta"])
-      assert.isNull(fiber.unsafePoll())
-      yield* TestClock.adjust("1 millis")
-      const error = yield* Effect.flip(Fiber.join(fiber))
-      assert.deepStrictEqual(timeoutOf(error), { phase: "idle", after: 2000 })
-      assert.strictEqual(interrupted.count, 1)
-    }))
+        yield* TestClock.adjust("1999 millis")
+        assert.deepStrictEqual(seen, ["TextDelta"])
+        assert.isNull(fiber.unsafePoll())
+        yield* TestClock.adjust("1 millis")
+        const error = yield* Effect.flip(Fiber.join(fiber))
+        assert.deepStrictEqual(timeoutOf(error), { phase: "idle", after: 2000 })
+        assert.strictEqual(interrupted.count, 1)
+      }))
 
-  it.effect("total: a stream that keeps trickling fails with Timeout(total)", () =>
-    Effect.gen(function*() {
-      const { model } = scripted([{ chunks: ["a", "b", "c", "d", "e"], chunkDelay: "1 second" }])
-      const seen: Array<string> = []
-      const fiber = yield* Effect.fork(
-        model.pipe(Timeout.withTimeouts({ idle: "2 seconds", total: "2500 millis" })).stream(prompt).pipe(
-          Stream.runForEach((e) => Effect.sync(() => seen.push(e._tag === "TextDelta" ? e.text : e._tag)))
+    it.effect(`total: a stream that keeps trickling fails with Timeout(total) (${api})`, () =>
+      Effect.gen(function*() {
+        const { model } = scripted([{ chunks: ["a", "b", "c", "d", "e"], chunkDelay: "1 second" }])
+        const seen: Array<string> = []
+        const fiber = yield* Effect.fork(
+          runEvents(
+            model.pipe(Timeout.withTimeouts({ idle: "2 seconds", total: "2500 millis" })),
+            prompt,
+            api,
+            (e) => Effect.sync(() => seen.push(e._tag === "TextDelta" ? e.text : e._tag))
+          )
         )
-      )
-      yield* TestClock.adjust("2500 millis")
-      const error = yield* Effect.flip(Fiber.join(fiber))
-      assert.deepStrictEqual(timeoutOf(error), { phase: "total", after: 2500 })
-      assert.deepStrictEqual(seen, ["a", "b", "c"])
-    }))
+        yield* TestClock.adjust("2500 millis")
+        const error = yield* Effect.flip(Fiber.join(fiber))
+        assert.deepStrictEqual(timeoutOf(error), { phase: "total", after: 2500 })
+        assert.deepStrictEqual(seen, ["a", "b", "c"])
+      }))
 
-  it.effect("a stream within its timeouts completes", () =>
-    Effect.gen(function*() {
-      const { model } = scripted([{ chunks: ["a", "b", "c"], chunkDelay: "1 second" }])
-      const fiber = yield* Effect.fork(
-        model.pipe(Timeout.withTimeouts(Timeout.standard)).stream(prompt).pipe(Stream.runCollect)
+    it.effect(`a stream within its timeouts completes (${api})`, () =>
+      Effect.gen(function*() {
+        const { model } = scripted([{ chunks: ["a", "b", "c"], chunkDelay: "1 second" }])
+        const fiber = yield* Effect.fork(runEvents(model.pipe(Timeout.withTimeouts(Timeout.standard)), prompt, api))
+        yield* TestClock.adjust("2 seconds")
+        const events = yield* Fiber.join(fiber)
+        assert.deepStrictEqual(events.map((e) => e._tag), ["TextDelta", "TextDelta", "TextDelta", "Finish"])
+      }))
+
+    it.effect(`streams emit FirstToken with the time to the first event (${api})`, () =>
+      Effect.gen(function*() {
+        const { model } = scripted([{ delay: "1500 millis", chunks: ["a", "b"] }])
+        const events: Array<CallEvent.CallEvent> = []
+        const fiber = yield* Effect.fork(
+          runEvents(model.pipe(Timeout.withTimeouts({ firstToken: "5 seconds" })), prompt, api).pipe(
+            CallEvent.listen((e) => Effect.sync(() => events.push(e)))
+          )
+        )
+        yield* TestClock.adjust("2 seconds")
+        yield* Fiber.join(fiber)
+        assert.deepStrictEqual(events, [{ _tag: "FirstToken", provider: "fake", model: "fake-1", afterMillis: 1500 }])
+      }))
+  }
+
+  describe("streamEach of a model that does not enforce deadlines", () => {
+    // a model with a `streamEach` of its own that ignores deadlines: Timeout times its calls itself
+    const paced = (step: {
+      readonly delay?: Duration.DurationInput
+      readonly chunks: ReadonlyArray<string>
+      readonly chunkDelay?: Duration.DurationInput
+    }) => {
+      const events = step.chunks.map((text, i) =>
+        [i === 0 ? step.delay ?? 0 : step.chunkDelay ?? 0, StreamEvent.textDelta(text)] as const
       )
-      yield* TestClock.adjust("2 seconds")
-      const events = Array.from(yield* Fiber.join(fiber))
-      assert.deepStrictEqual(events.map((e) => e._tag), ["TextDelta", "TextDelta", "TextDelta", "Finish"])
-    }))
+      const finish = StreamEvent.finish(completion(step.chunks.join(""), { provider: "fake", model: "fake-1" }))
+      return LanguageModel.make<never, never>({
+        provider: "fake",
+        model: "fake-1",
+        generate: () => Effect.dieMessage("unused"),
+        stream: () =>
+          Stream.concat(
+            Stream.mapEffect(Stream.fromIterable(events), ([delay, event]) => Effect.as(Effect.sleep(delay), event)),
+            Stream.succeed(finish)
+          ),
+        streamEach: (_, onEvent) =>
+          Effect.gen(function*() {
+            for (const [delay, event] of events) {
+              yield* Effect.sleep(delay)
+              yield* onEvent(event)
+            }
+            yield* onEvent(finish)
+            return finish.completion
+          })
+      })
+    }
+    const cases: ReadonlyArray<{
+      readonly phase: string
+      readonly step: Parameters<typeof paced>[0]
+      readonly options: Timeout.Options
+      readonly error: ReturnType<typeof timeoutOf>
+      readonly seen: ReadonlyArray<string>
+    }> = [
+      {
+        phase: "first token",
+        step: { delay: "5 seconds", chunks: ["a"] },
+        options: { firstToken: "1 second" },
+        error: { phase: "first-token", after: 1000 },
+        seen: []
+      },
+      {
+        phase: "idle",
+        step: { chunks: ["a", "b"], chunkDelay: "3 seconds" },
+        options: { idle: "2 seconds" },
+        error: { phase: "idle", after: 2000 },
+        seen: ["a"]
+      },
+      {
+        phase: "total",
+        step: { chunks: ["a", "b", "c", "d", "e"], chunkDelay: "1 second" },
+        options: { idle: "2 seconds", total: "2500 millis" },
+        error: { phase: "total", after: 2500 },
+        seen: ["a", "b", "c"]
+      }
+    ]
+    for (const { error, options, phase, seen: expected, step } of cases) {
+      it.effect(`${phase}: its streamEach still times out (the derived stream is timed)`, () =>
+        Effect.gen(function*() {
+          const timed = paced(step).pipe(Timeout.withTimeouts(options))
+          assert.isFalse(timed.enforcesDeadlines === true)
+          const seen: Array<string> = []
+          const fiber = yield* Effect.fork(
+            timed.streamEach(prompt, (e) => Effect.sync(() => seen.push(e._tag === "TextDelta" ? e.text : e._tag)))
+          )
+          yield* TestClock.adjust("1 minute")
+          assert.deepStrictEqual(timeoutOf(yield* Effect.flip(Fiber.join(fiber))), error)
+          assert.deepStrictEqual(seen, expected)
+        }))
+    }
+  })
 
   it.effect("connect: providers read the connect timeout from currentConnectTimeout", () =>
     Effect.gen(function*() {
@@ -133,21 +229,6 @@ describe("Timeout", () => {
       yield* Effect.exit(probe.pipe(Timeout.withTimeouts({ connect: "8 seconds", total: "1 minute" })).generate(prompt))
       yield* Effect.exit(probe.generate(prompt))
       assert.deepStrictEqual(seen, [7000, 8000, undefined])
-    }))
-
-  it.effect("streams emit FirstToken with the time to the first event", () =>
-    Effect.gen(function*() {
-      const { model } = scripted([{ delay: "1500 millis", chunks: ["a", "b"] }])
-      const events: Array<CallEvent.CallEvent> = []
-      const fiber = yield* Effect.fork(
-        model.pipe(Timeout.withTimeouts({ firstToken: "5 seconds" })).stream(prompt).pipe(
-          Stream.runDrain,
-          CallEvent.listen((e) => Effect.sync(() => events.push(e)))
-        )
-      )
-      yield* TestClock.adjust("2 seconds")
-      yield* Fiber.join(fiber)
-      assert.deepStrictEqual(events, [{ _tag: "FirstToken", provider: "fake", model: "fake-1", afterMillis: 1500 }])
     }))
 
   it.effect("Timeout.layer wraps the LanguageModel below it", () =>
@@ -170,22 +251,25 @@ describe("Timeout", () => {
     // a model that enforces deadlines and records the ones its calls see
     const enforcing = () => {
       const seen: Array<ProviderCall.Deadlines | undefined> = []
+      const ops: Array<"generate" | "stream" | "streamEach"> = []
+      const record = (op: "generate" | "stream" | "streamEach", request: GenerateRequest) => {
+        ops.push(op)
+        seen.push(ProviderCall.deadlinesIn(request))
+        return completion("ok", { provider: "fake", model: "fake-1" })
+      }
       const model = LanguageModel.make({
         provider: "fake",
         model: "fake-1",
         enforcesDeadlines: true,
-        generate: (request) =>
-          Effect.sync(() => {
-            seen.push(ProviderCall.deadlinesIn(request))
-            return completion("ok", { provider: "fake", model: "fake-1" })
-          }),
-        stream: (request) =>
-          Stream.fromEffect(Effect.sync(() => {
-            seen.push(ProviderCall.deadlinesIn(request))
-            return StreamEvent.finish(completion("ok", { provider: "fake", model: "fake-1" }))
-          }))
+        generate: (request) => Effect.sync(() => record("generate", request)),
+        stream: (request) => Stream.fromEffect(Effect.sync(() => StreamEvent.finish(record("stream", request)))),
+        streamEach: (request, onEvent) =>
+          Effect.suspend(() => {
+            const answer = record("streamEach", request)
+            return Effect.as(onEvent(StreamEvent.finish(answer)), answer)
+          })
       })
-      return { model, seen }
+      return { model, seen, ops }
     }
 
     it.effect("generate: the deadline travels with the request (no fiber of Timeout's own)", () =>
@@ -201,21 +285,49 @@ describe("Timeout", () => {
         assert.strictEqual(Duration.toMillis(deadlines!.onEnd().after), 2000)
       }))
 
-    it.effect("stream: nested timeouts combine (the earliest of each, the inner connect)", () =>
+    for (const api of apis) {
+      it.effect(`${api}: nested timeouts combine (the earliest of each, the inner connect)`, () =>
+        Effect.gen(function*() {
+          const { model, ops, seen } = enforcing()
+          const timed = model.pipe(
+            Timeout.withTimeouts({ firstToken: "5 seconds", idle: "1 second", connect: "2 seconds" }),
+            Retry.withPolicy(),
+            Timeout.withTimeouts({ total: "4 seconds", idle: "3 seconds", connect: "9 seconds" })
+          )
+          yield* runEvents(timed, prompt, api)
+          assert.deepStrictEqual(ops, [api])
+          const [deadlines] = seen
+          assert.strictEqual(deadlines?.end, 4000)
+          assert.strictEqual(deadlines?.firstToken, 5000)
+          assert.strictEqual(deadlines?.idle, 1000)
+          assert.strictEqual(Duration.toMillis(deadlines!.connect!), 2000)
+          assert.strictEqual(deadlines?.onIdle().phase, "idle")
+        }))
+    }
+
+    it.effect("streamEach: the deadlines travel with the request to the streamEach below (no stream)", () =>
       Effect.gen(function*() {
-        const { model, seen } = enforcing()
+        const { model, ops, seen } = enforcing()
+        yield* TestClock.adjust("1 second")
         const timed = model.pipe(
-          Timeout.withTimeouts({ firstToken: "5 seconds", idle: "1 second", connect: "2 seconds" }),
-          Retry.withPolicy(),
-          Timeout.withTimeouts({ total: "4 seconds", idle: "3 seconds", connect: "9 seconds" })
+          RateLimit.withLimits(),
+          Timeout.withTimeouts({ firstToken: "5 seconds", idle: "1 second", total: "4 seconds", connect: "2 seconds" })
         )
-        yield* Stream.runDrain(timed.stream(prompt))
+        assert.isTrue(timed.enforcesDeadlines)
+        const events: Array<StreamEvent.StreamEvent> = []
+        const result = yield* timed.streamEach(prompt, (event) => Effect.sync(() => events.push(event)))
+        assert.strictEqual(result.text, "ok")
+        assert.deepStrictEqual(events.map((e) => e._tag), ["Finish"])
+        assert.deepStrictEqual(ops, ["streamEach"])
         const [deadlines] = seen
-        assert.strictEqual(deadlines?.end, 4000)
-        assert.strictEqual(deadlines?.firstToken, 5000)
+        assert.strictEqual(deadlines?.end, 5000)
+        assert.strictEqual(deadlines?.firstToken, 6000)
         assert.strictEqual(deadlines?.idle, 1000)
         assert.strictEqual(Duration.toMillis(deadlines!.connect!), 2000)
-        assert.strictEqual(deadlines?.onIdle().phase, "idle")
+        assert.isDefined(deadlines?.firstEvent, "a stream's first event is reported (FirstToken)")
+        assert.deepStrictEqual(timeoutOf(deadlines!.onFirstToken()), { phase: "first-token", after: 5000 })
+        assert.deepStrictEqual(timeoutOf(deadlines!.onIdle()), { phase: "idle", after: 1000 })
+        assert.deepStrictEqual(timeoutOf(deadlines!.onEnd()), { phase: "total", after: 4000 })
       }))
 
     it.live("with the live clock, the timers are native (one setTimeout per wait)", () =>
@@ -288,26 +400,28 @@ describe("Timeout options", () => {
     })
   }
 
-  it.effect("an infinite phase is no limit", () =>
-    Effect.gen(function*() {
-      const { model } = scripted([{ delay: "1 day", text: "late" }, {
-        delay: "1 day",
-        chunks: ["a", "b"],
-        chunkDelay: "1 day"
-      }])
-      const forever = { firstToken: Duration.infinity, idle: Duration.infinity, total: Duration.infinity }
-      const timed = model.pipe(Timeout.withTimeouts(forever))
-      const generated = yield* Effect.fork(timed.generate(prompt))
-      yield* TestClock.adjust("1 day")
-      assert.strictEqual((yield* Fiber.join(generated)).text, "late")
-      const streamed = yield* Effect.fork(Stream.runCollect(timed.stream(prompt)))
-      yield* TestClock.adjust("2 days")
-      assert.deepStrictEqual(Array.from(yield* Fiber.join(streamed)).map((e) => e._tag), [
-        "TextDelta",
-        "TextDelta",
-        "Finish"
-      ])
-    }))
+  for (const api of apis) {
+    it.effect(`an infinite phase is no limit (${api})`, () =>
+      Effect.gen(function*() {
+        const { model } = scripted([{ delay: "1 day", text: "late" }, {
+          delay: "1 day",
+          chunks: ["a", "b"],
+          chunkDelay: "1 day"
+        }])
+        const forever = { firstToken: Duration.infinity, idle: Duration.infinity, total: Duration.infinity }
+        const timed = model.pipe(Timeout.withTimeouts(forever))
+        const generated = yield* Effect.fork(timed.generate(prompt))
+        yield* TestClock.adjust("1 day")
+        assert.strictEqual((yield* Fiber.join(generated)).text, "late")
+        const streamed = yield* Effect.fork(runEvents(timed, prompt, api))
+        yield* TestClock.adjust("2 days")
+        assert.deepStrictEqual((yield* Fiber.join(streamed)).map((e) => e._tag), [
+          "TextDelta",
+          "TextDelta",
+          "Finish"
+        ])
+      }))
+  }
 
   it("response.base: a finite duration longer than zero", () => {
     refuses("response.base", () => timed({ response: { ...response, base: 0 } }))

@@ -6,6 +6,7 @@ import * as UsageLedger from "@effect-llm/core/UsageLedger"
 import { assert, describe, expectTypeOf, it } from "@effect/vitest"
 import { Effect, Fiber, Layer, Metric, MetricState, Stream, TestClock } from "effect"
 import { refusesFor } from "./invalidOptionsFixtures.js"
+import { apis, runEvents, takeEvents } from "./streamApis.js"
 
 const completion = (model: string, cached = 0): Completion => ({
   text: "ok",
@@ -137,29 +138,91 @@ describe("UsageLedger", () => {
       assert.closeTo(totals.savedUsd, hitCost, 1e-15)
     }).pipe(Effect.provide(deps)))
 
-  it.effect("updates Effect metrics", () =>
-    Effect.gen(function*() {
-      mode = "ok"
-      const model = base("gpt-4o-mini").pipe(UsageLedger.track())
-      const calls = Metric.tagged(
-        Metric.tagged(Metric.tagged(UsageLedger.metrics.calls, "provider", "openai"), "model", "gpt-4o-mini"),
-        "outcome",
-        "success"
-      )
-      const before = (yield* Metric.value(calls)) as MetricState.MetricState.Counter<number>
-      yield* Stream.runDrain(model.stream({ messages: [] }))
-      yield* Stream.runDrain(model.stream({ messages: [] }))
-      const after = (yield* Metric.value(calls)) as MetricState.MetricState.Counter<number>
-      assert.strictEqual(after.count - before.count, 2)
-      const output = Metric.tagged(
-        Metric.tagged(Metric.tagged(UsageLedger.metrics.tokens, "provider", "openai"), "model", "gpt-4o-mini"),
-        "type",
-        "output"
-      )
-      assert.isAtLeast(((yield* Metric.value(output)) as MetricState.MetricState.Counter<number>).count, 200)
-      const ledger = yield* UsageLedger.UsageLedger
-      assert.strictEqual((yield* ledger.totals({ model: "gpt-4o-mini" })).calls, 2)
-    }).pipe(Effect.provide(deps)))
+  for (const api of apis) {
+    it.effect(`updates Effect metrics (${api})`, () =>
+      Effect.gen(function*() {
+        mode = "ok"
+        const model = base("gpt-4o-mini").pipe(UsageLedger.track())
+        const calls = Metric.tagged(
+          Metric.tagged(Metric.tagged(UsageLedger.metrics.calls, "provider", "openai"), "model", "gpt-4o-mini"),
+          "outcome",
+          "success"
+        )
+        const before = (yield* Metric.value(calls)) as MetricState.MetricState.Counter<number>
+        yield* runEvents(model, { messages: [] }, api)
+        yield* runEvents(model, { messages: [] }, api)
+        const after = (yield* Metric.value(calls)) as MetricState.MetricState.Counter<number>
+        assert.strictEqual(after.count - before.count, 2)
+        const output = Metric.tagged(
+          Metric.tagged(Metric.tagged(UsageLedger.metrics.tokens, "provider", "openai"), "model", "gpt-4o-mini"),
+          "type",
+          "output"
+        )
+        assert.isAtLeast(((yield* Metric.value(output)) as MetricState.MetricState.Counter<number>).count, 200)
+        const ledger = yield* UsageLedger.UsageLedger
+        assert.strictEqual((yield* ledger.totals({ model: "gpt-4o-mini" })).calls, 2)
+      }).pipe(Effect.provide(deps)))
+
+    it.effect(`records streamed calls: success, failure, interruption, and a call left after its Finish (${api})`, () =>
+      Effect.gen(function*() {
+        let streamMode: "ok" | "fail" | "hang" = "ok"
+        const text = { _tag: "TextDelta" as const, text: "o" }
+        const model = LanguageModel.make({
+          provider: "openai",
+          model: "gpt-5-mini",
+          generate: () => Effect.succeed(completion("gpt-5-mini")),
+          stream: () =>
+            streamMode === "fail"
+              ? Stream.concat(
+                Stream.make(text),
+                Stream.fail(new ServerError({ provider: "openai", model: "gpt-5-mini", status: 502 }))
+              )
+              : streamMode === "hang"
+              ? Stream.concat(Stream.make(text), Stream.never)
+              : Stream.concat(
+                Stream.fromEffect(Effect.as(Effect.sleep("300 millis"), text)),
+                Stream.make({ _tag: "Finish" as const, completion: completion("gpt-5-mini") })
+              )
+        }).pipe(UsageLedger.track())
+        const request = { messages: [], user: "ann" }
+        const ok = yield* Effect.fork(runEvents(model, request, api))
+        yield* TestClock.adjust("300 millis")
+        const events = yield* Fiber.join(ok)
+        assert.strictEqual(events.length, 2)
+        streamMode = "fail"
+        const error = yield* Effect.flip(runEvents(model, request, api))
+        assert.strictEqual(error._tag, "ServerError")
+        streamMode = "hang"
+        const hung = yield* Effect.fork(runEvents(model, request, api))
+        yield* TestClock.adjust("1 second")
+        yield* Fiber.interrupt(hung)
+        // the caller leaves after the text (interrupted), or after the Finish (an answered call)
+        assert.strictEqual((yield* takeEvents(model, request, api, 1)).length, 1)
+        streamMode = "ok"
+        const left = yield* Effect.fork(takeEvents(model, request, api, 2))
+        yield* TestClock.adjust("300 millis")
+        assert.deepStrictEqual((yield* Fiber.join(left)).map((event) => event._tag), ["TextDelta", "Finish"])
+
+        const entries = yield* (yield* UsageLedger.UsageLedger).entries()
+        assert.deepStrictEqual(entries.map((e) => e.outcome), [
+          "success",
+          "ServerError",
+          "interrupted",
+          "interrupted",
+          "success"
+        ])
+        assert.deepStrictEqual(entries.map((e) => e.latencyMillis), [300, 0, 1_000, 0, 300])
+        assert.deepStrictEqual(entries.map((e) => e.usage.outputTokens), [100, 0, 0, 0, 100])
+        const mini = (1_000 * 0.25 + 100 * 2) / 1e6
+        assert.closeTo(entries[0]!.costUsd!, mini, 1e-15)
+        assert.closeTo(entries[4]!.costUsd!, mini, 1e-15)
+        for (const entry of entries.slice(1, 4)) assert.isUndefined(entry.costUsd)
+        assert.isTrue(entries.every((e) => e.user === "ann" && e.model === "gpt-5-mini"))
+        const totals = yield* (yield* UsageLedger.UsageLedger).totals()
+        assert.strictEqual(totals.calls, 5)
+        assert.strictEqual(totals.failures, 3)
+      }).pipe(Effect.provide(deps)))
+  }
 
   it.effect("without a catalog, unpriced calls stay unpriced (never zero-priced)", () =>
     Effect.gen(function*() {

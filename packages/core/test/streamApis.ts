@@ -3,10 +3,10 @@
  * callback and the completion as result) — behind one function, so that a policy's stream tests run
  * through both.
  */
-import { assert } from "@effect/vitest"
 import type { GenerateRequest } from "@effect-llm/core/GenerateRequest"
 import type * as LanguageModel from "@effect-llm/core/LanguageModel"
 import type { StreamEvent } from "@effect-llm/core/StreamEvent"
+import { assert } from "@effect/vitest"
 import { Chunk, Deferred, Effect, Fiber, Stream } from "effect"
 
 export type Api = "stream" | "streamEach"
@@ -49,7 +49,9 @@ export const takeEvents = <E, R>(
   api: Api,
   n: number
 ): Effect.Effect<ReadonlyArray<StreamEvent>, E, R> => {
-  if (api === "stream") return Effect.map(Stream.runCollect(Stream.take(model.stream(request), n)), Chunk.toReadonlyArray)
+  if (api === "stream") {
+    return Effect.map(Stream.runCollect(Stream.take(model.stream(request), n)), Chunk.toReadonlyArray)
+  }
   // a caller leaving a `streamEach` call early interrupts its fiber
   return Effect.gen(function*() {
     const events: Array<StreamEvent> = []

@@ -1,7 +1,9 @@
 /**
  * Deadlines enforced by the provider adapters (`ProviderCall.deadlinesIn`): `Timeout` hands its
  * deadlines to a model that enforces them (no fiber, one timer per wait), for both providers, with
- * the real SDKs against the emulator and `TestClock` driving every timer.
+ * the real SDKs against the emulator and `TestClock` driving every timer. Every deadline of a
+ * streamed call is checked through `stream` and through `streamEach` (no Effect `Stream`), and every
+ * deadline of a whole call through `generate` and through `streamEach`.
  */
 import { AnthropicClient, AnthropicLanguageModel } from "@effect-llm/anthropic"
 import {
@@ -15,6 +17,7 @@ import {
   Retry,
   Timeout
 } from "@effect-llm/core"
+import type { Completion } from "@effect-llm/core/Completion"
 import type { StreamEvent } from "@effect-llm/core/StreamEvent"
 import { OpenAiClient, OpenAiLanguageModel } from "@effect-llm/openai"
 import { Emulator } from "@effect-llm/testing"
@@ -49,6 +52,26 @@ const setups: ReadonlyArray<Setup> = [
 ]
 
 const request = { messages: [{ role: "user" as const, content: "hi" }] }
+
+type Model = LanguageModel.With<LlmError.LlmError>
+
+/** The two ways of making a streamed call: an Effect `Stream`, or `streamEach` with no `Stream`. */
+const streamedCalls: ReadonlyArray<{
+  readonly kind: "stream" | "streamEach"
+  readonly call: (model: Model, onEvent: LanguageModel.OnEvent) => Effect.Effect<unknown, LlmError.LlmError>
+}> = [
+  { kind: "stream", call: (model, onEvent) => Stream.runForEach(model.stream(request), onEvent) },
+  { kind: "streamEach", call: (model, onEvent) => model.streamEach(request, onEvent) }
+]
+
+/** The two ways of making a call whose deadline is the whole call's: `generate`, or `streamEach`. */
+const wholeCalls: ReadonlyArray<{
+  readonly kind: "generate" | "streamEach"
+  readonly call: (model: Model) => Effect.Effect<Completion, LlmError.LlmError>
+}> = [
+  { kind: "generate", call: (model) => model.generate(request) },
+  { kind: "streamEach", call: (model) => model.streamEach(request, () => Effect.void) }
+]
 
 const expectTimeout = (exit: Exit.Exit<unknown, unknown>, phase: LlmError.Timeout["phase"], millis: number) => {
   assert.isTrue(Exit.isFailure(exit), "expected a failure")
@@ -100,89 +123,137 @@ describe.each(setups)("deadlines enforced by $name", (setup) => {
       })
     ))
 
-  it.effect("generate: the total deadline aborts the request on the TestClock, with no fiber of Timeout's own", () =>
-    run(({ emulator, model }) =>
-      Effect.gen(function*() {
-        yield* emulator.script([{ _tag: "SlowFirstByte", delayMs: 600_000 }])
-        const fiber = yield* Effect.fork(model.pipe(Timeout.withTimeouts({ total: "5 seconds" })).generate(request))
-        yield* emulator.awaitRequest(() => true)
-        yield* TestClock.adjust("4999 millis")
-        assert.isTrue((yield* fiber.poll)._tag === "None", "not before the deadline")
-        yield* TestClock.adjust("1 millis")
-        expectTimeout(yield* Fiber.await(fiber), "total", 5000)
-        yield* emulator.awaitRequest((r) => r.disconnected)
-      })
-    ))
+  for (const { call, kind } of wholeCalls) {
+    it.effect(`${kind}: the total deadline aborts the request on the TestClock, with no fiber of Timeout's own`, () =>
+      run(({ emulator, model }) =>
+        Effect.gen(function*() {
+          yield* emulator.script([{ _tag: "SlowFirstByte", delayMs: 600_000 }])
+          const fiber = yield* Effect.fork(call(model.pipe(Timeout.withTimeouts({ total: "5 seconds" }))))
+          yield* emulator.awaitRequest(() => true)
+          yield* TestClock.adjust("4999 millis")
+          assert.isTrue((yield* fiber.poll)._tag === "None", "not before the deadline")
+          yield* TestClock.adjust("1 millis")
+          expectTimeout(yield* Fiber.await(fiber), "total", 5000)
+          yield* emulator.awaitRequest((r) => r.disconnected)
+        })
+      ))
+  }
 
-  it.effect("stream: first-token deadline → Timeout first-token, request aborted", () =>
-    run(({ emulator, model }) =>
-      Effect.gen(function*() {
-        yield* emulator.script([{ _tag: "SlowFirstByte", delayMs: 600_000 }])
-        const timed = model.pipe(Timeout.withTimeouts({ firstToken: "2 seconds", total: "1 minute" }))
-        const fiber = yield* Effect.fork(Stream.runDrain(timed.stream(request)))
-        yield* emulator.awaitRequest(() => true)
-        yield* TestClock.adjust("2 seconds")
-        expectTimeout(yield* Fiber.await(fiber), "first-token", 2000)
-        yield* emulator.awaitRequest((r) => r.disconnected)
-      })
-    ))
+  for (const { call, kind } of streamedCalls) {
+    it.effect(`${kind}: first-token deadline → Timeout first-token, request aborted`, () =>
+      run(({ emulator, model }) =>
+        Effect.gen(function*() {
+          yield* emulator.script([{ _tag: "SlowFirstByte", delayMs: 600_000 }])
+          const seen: Array<StreamEvent> = []
+          const timed = model.pipe(Timeout.withTimeouts({ firstToken: "2 seconds", total: "1 minute" }))
+          const fiber = yield* Effect.fork(call(timed, (event) => Effect.sync(() => seen.push(event))))
+          yield* emulator.awaitRequest(() => true)
+          yield* TestClock.adjust("1999 millis")
+          assert.isTrue((yield* fiber.poll)._tag === "None", "not before the deadline")
+          yield* TestClock.adjust("1 millis")
+          expectTimeout(yield* Fiber.await(fiber), "first-token", 2000)
+          assert.deepStrictEqual(seen, [])
+          yield* emulator.awaitRequest((r) => r.disconnected)
+        })
+      ))
 
-  it.effect("stream: a stall after two chunks → Timeout idle; the FirstToken event is emitted once", () =>
-    run(({ emulator, model }) =>
-      Effect.gen(function*() {
-        yield* emulator.script([{ _tag: "Stall", afterChunks: 2 }])
-        const events: Array<CallEvent.CallEvent> = []
-        const seen: Array<StreamEvent> = []
-        const timed = model.pipe(Timeout.withTimeouts({ firstToken: "30 seconds", idle: "1 second" }))
-        const fiber = yield* Effect.fork(
-          Stream.runForEach(timed.stream(request), (event) => Effect.sync(() => seen.push(event))).pipe(
-            CallEvent.listen((event) => Effect.sync(() => events.push(event)))
+    it.effect(`${kind}: a stall after two chunks → Timeout idle; the FirstToken event is emitted once`, () =>
+      run(({ emulator, model }) =>
+        Effect.gen(function*() {
+          yield* emulator.script([{ _tag: "Stall", afterChunks: 2 }])
+          const events: Array<CallEvent.CallEvent> = []
+          const seen: Array<StreamEvent> = []
+          const timed = model.pipe(Timeout.withTimeouts({ firstToken: "30 seconds", idle: "1 second" }))
+          const fiber = yield* Effect.fork(
+            call(timed, (event) => Effect.sync(() => seen.push(event))).pipe(
+              CallEvent.listen((event) => Effect.sync(() => events.push(event)))
+            )
           )
-        )
-        expectTimeout(yield* advanceUntilDone(fiber, "1 second"), "idle", 1000)
-        assert.strictEqual(seen.filter((e) => e._tag === "TextDelta").length, 2)
-        assert.deepStrictEqual(events.map((e) => e._tag), ["FirstToken"])
-        yield* emulator.awaitRequest((r) => r.disconnected)
-      })
-    ))
+          expectTimeout(yield* advanceUntilDone(fiber, "1 second"), "idle", 1000)
+          assert.strictEqual(seen.filter((e) => e._tag === "TextDelta").length, 2)
+          assert.deepStrictEqual(seen.map((e) => e._tag), ["TextDelta", "TextDelta"])
+          assert.deepStrictEqual(events.map((e) => e._tag), ["FirstToken"])
+          yield* emulator.awaitRequest((r) => r.disconnected)
+        })
+      ))
 
-  it.effect("stream through the preset: the whole call's deadline (outside retry) ends a stalled stream", () =>
-    run(({ emulator, model }) =>
-      Effect.gen(function*() {
-        yield* emulator.script([{ _tag: "Stall", afterChunks: 1 }])
-        const preset = Resilience.standard({ timeout: { total: "3 seconds", idle: "1 minute" } })(model)
-        assert.isTrue(preset.enforcesDeadlines)
-        const fiber = yield* Effect.fork(Stream.runDrain(preset.stream(request)))
-        expectTimeout(yield* advanceUntilDone(fiber, "1 second"), "total", 3000)
-        yield* emulator.awaitRequest((r) => r.disconnected)
-      })
-    ))
+    it.effect(`${kind} through the preset: the whole call's deadline (outside retry) ends a stalled stream`, () =>
+      run(({ emulator, model }) =>
+        Effect.gen(function*() {
+          yield* emulator.script([{ _tag: "Stall", afterChunks: 1 }])
+          const preset = Resilience.standard({ timeout: { total: "3 seconds", idle: "1 minute" } })(model)
+          assert.isTrue(preset.enforcesDeadlines)
+          const seen: Array<StreamEvent> = []
+          const fiber = yield* Effect.fork(call(preset, (event) => Effect.sync(() => seen.push(event))))
+          expectTimeout(yield* advanceUntilDone(fiber, "1 second"), "total", 3000)
+          assert.deepStrictEqual(seen.map((e) => e._tag), ["TextDelta"])
+          yield* emulator.awaitRequest((r) => r.disconnected)
+          assert.strictEqual((yield* emulator.requests).length, 1)
+        })
+      ))
 
-  it.effect("a retry's backoff ends at the deadline: Timeout total, no second request", () =>
-    run(({ emulator, model }) =>
-      Effect.gen(function*() {
-        yield* emulator.script([{ _tag: "RateLimited", retryAfterSeconds: 20 }, { _tag: "Reply", text: "late" }])
-        const timed = model.pipe(Retry.withPolicy(), Timeout.withTimeouts({ total: "10 seconds" }))
-        const fiber = yield* Effect.fork(timed.generate(request))
-        yield* emulator.awaitRequest((r) => r.completed)
-        yield* TestClock.adjust("10 seconds")
-        expectTimeout(yield* Fiber.await(fiber), "total", 10_000)
-        assert.strictEqual((yield* emulator.requests).length, 1)
-      })
-    ))
+    it.effect(`${kind}: deadlines that do not fire: a whole call, one FirstToken event, nothing after it`, () =>
+      run(({ emulator, model }) =>
+        Effect.gen(function*() {
+          const events: Array<CallEvent.CallEvent> = []
+          const seen: Array<StreamEvent> = []
+          const timed = model.pipe(
+            Timeout.withTimeouts({ firstToken: "2 seconds", idle: "1 second", total: "5 seconds" })
+          )
+          const exit = yield* call(timed, (event) => Effect.sync(() => seen.push(event))).pipe(
+            CallEvent.listen((event) => Effect.sync(() => events.push(event))),
+            Effect.exit
+          )
+          assert.isTrue(Exit.isSuccess(exit), `expected a success, got ${JSON.stringify(exit)}`)
+          const finish = seen[seen.length - 1]
+          assert(finish?._tag === "Finish")
+          assert.isAbove(seen.length, 1)
+          assert.strictEqual(
+            seen.flatMap((e) => e._tag === "TextDelta" ? [e.text] : []).join(""),
+            finish.completion.text
+          )
+          // `streamEach` succeeds with the completion of the Finish it handed to `onEvent`
+          if (kind === "streamEach" && Exit.isSuccess(exit)) assert.strictEqual(exit.value, finish.completion)
+          assert.deepStrictEqual(events.map((e) => e._tag), ["FirstToken"])
+          // past every deadline: nothing fires once the call is over
+          yield* TestClock.adjust("1 minute")
+          assert.deepStrictEqual(events.map((e) => e._tag), ["FirstToken"])
+          const [recorded] = yield* emulator.requests
+          assert.isTrue(recorded?.completed)
+          assert.isFalse(recorded?.disconnected)
+        })
+      ))
+  }
 
-  it.effect("a rate-limit wait ends at the deadline: Timeout total, the second call never sent", () =>
-    run(({ emulator, model }) =>
-      Effect.gen(function*() {
-        const limited = model.pipe(
-          RateLimit.withLimits({ limits: { requestsPerMinute: 1 }, learn: false }),
-          Timeout.withTimeouts({ total: "5 seconds" })
-        )
-        yield* limited.generate(request)
-        const fiber = yield* Effect.fork(limited.generate(request))
-        yield* advanceUntilDone(fiber, "1 second")
-        expectTimeout(yield* Fiber.await(fiber), "total", 5000)
-        assert.strictEqual((yield* emulator.requests).length, 1)
-      })
-    ))
+  for (const { call, kind } of wholeCalls) {
+    it.effect(`${kind}: a retry's backoff ends at the deadline: Timeout total, no second request`, () =>
+      run(({ emulator, model }) =>
+        Effect.gen(function*() {
+          yield* emulator.script([{ _tag: "RateLimited", retryAfterSeconds: 20 }, { _tag: "Reply", text: "late" }])
+          const timed = model.pipe(Retry.withPolicy(), Timeout.withTimeouts({ total: "10 seconds" }))
+          const fiber = yield* Effect.fork(call(timed))
+          yield* emulator.awaitRequest((r) => r.completed)
+          yield* TestClock.adjust("9999 millis")
+          assert.isTrue((yield* fiber.poll)._tag === "None", "not before the deadline")
+          yield* TestClock.adjust("1 millis")
+          expectTimeout(yield* Fiber.await(fiber), "total", 10_000)
+          assert.strictEqual((yield* emulator.requests).length, 1)
+        })
+      ))
+
+    it.effect(`${kind}: a rate-limit wait ends at the deadline: Timeout total, the second call never sent`, () =>
+      run(({ emulator, model }) =>
+        Effect.gen(function*() {
+          const limited = model.pipe(
+            RateLimit.withLimits({ limits: { requestsPerMinute: 1 }, learn: false }),
+            Timeout.withTimeouts({ total: "5 seconds" })
+          )
+          yield* call(limited)
+          const fiber = yield* Effect.fork(call(limited))
+          yield* advanceUntilDone(fiber, "1 second")
+          expectTimeout(yield* Fiber.await(fiber), "total", 5000)
+          assert.strictEqual((yield* emulator.requests).length, 1)
+        })
+      ))
+  }
 })

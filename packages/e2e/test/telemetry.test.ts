@@ -1,7 +1,7 @@
 /**
  * Telemetry with the real SDKs against the emulator, for both providers: the GenAI attributes of a
- * success, a retry then success, a fallback, a cache hit, a budget refusal and a stream, exported
- * through an in-memory OpenTelemetry SDK.
+ * success, a retry then success, a fallback, a cache hit, a budget refusal and a streamed call
+ * (through `stream` and through `streamEach`), exported through an in-memory OpenTelemetry SDK.
  */
 import { AnthropicClient, AnthropicLanguageModel } from "@effect-llm/anthropic"
 import {
@@ -16,12 +16,13 @@ import {
   Telemetry,
   Tokenizer
 } from "@effect-llm/core"
+import type { StreamEvent } from "@effect-llm/core/StreamEvent"
 import { OpenAiClient, OpenAiLanguageModel } from "@effect-llm/openai"
 import { Emulator } from "@effect-llm/testing"
 import * as NodeSdk from "@effect/opentelemetry/NodeSdk"
 import { assert, describe, it } from "@effect/vitest"
 import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base"
-import { Effect, Layer, Redacted, Stream } from "effect"
+import { Effect, Fiber, Layer, Redacted, Stream } from "effect"
 
 const SECRET = "sk-telemetry-secret-key"
 const PROMPT = "the prompt text that must not be recorded"
@@ -54,6 +55,15 @@ const setups: ReadonlyArray<Setup> = [
 ]
 
 const request = { messages: [{ role: "user" as const, content: PROMPT }], maxOutputTokens: 50, temperature: 0 }
+
+/** The two ways of making a streamed call: an Effect `Stream`, or `streamEach` with no `Stream`. */
+const streamedCalls: ReadonlyArray<{
+  readonly kind: "stream" | "streamEach"
+  readonly call: (model: LanguageModel.With<any>, onEvent: LanguageModel.OnEvent) => Effect.Effect<unknown, unknown>
+}> = [
+  { kind: "stream", call: (model, onEvent) => Stream.runForEach(model.stream(request), onEvent) },
+  { kind: "streamEach", call: (model, onEvent) => model.streamEach(request, onEvent) }
+]
 
 const sdk = () => {
   const spans = new InMemorySpanExporter()
@@ -194,20 +204,117 @@ describe.each(setups)("telemetry through $name", (setup) => {
       }).pipe(Effect.provide(Layer.mergeAll(BudgetStore.layerMemory, ModelCatalog.layer, Tokenizer.layer)))
     ))
 
-  it.live("a stream: gen_ai.request.stream, time to first chunk and the usage of the Finish", () =>
-    run((model, _emulator, spans) =>
-      Effect.gen(function*() {
-        const events = yield* Stream.runCollect(model.stream(request))
-        const finish = [...events].find((e) => e._tag === "Finish")!
-        const [span] = spans.getFinishedSpans().filter((s) => s.name === `chat ${setup.model}`)
-        const a = span!.attributes
-        assert.strictEqual(a["gen_ai.request.stream"], true)
-        assert.isAbove(Number(a["gen_ai.response.time_to_first_chunk"]), 0)
-        assert.strictEqual(
-          a["gen_ai.usage.output_tokens"],
-          finish._tag === "Finish" ? finish.completion.usage.outputTokens : -1
-        )
-        assertNoSecrets(spans.getFinishedSpans())
-      })
-    ))
+  for (const { call, kind } of streamedCalls) {
+    it.live(`a ${kind}: gen_ai.request.stream, time to first chunk and the usage of the Finish`, () =>
+      run((model, emulator, spans) =>
+        Effect.gen(function*() {
+          const events: Array<StreamEvent> = []
+          yield* call(model, (event) => Effect.sync(() => events.push(event)))
+          const finish = events.find((e) => e._tag === "Finish")!
+          const chats = spans.getFinishedSpans().filter((s) => s.name === `chat ${setup.model}`)
+          assert.strictEqual(chats.length, 1)
+          const [span] = chats
+          const a = span!.attributes
+          assert.strictEqual(a["gen_ai.request.stream"], true)
+          assert.isAbove(Number(a["gen_ai.response.time_to_first_chunk"]), 0)
+          assert.strictEqual(
+            a["gen_ai.usage.output_tokens"],
+            finish._tag === "Finish" ? finish.completion.usage.outputTokens : -1
+          )
+          // the provider attempt: a CLIENT span with the GenAI request and response attributes
+          assert.strictEqual(span!.kind, 2) // CLIENT
+          assert.strictEqual(a["gen_ai.operation.name"], "chat")
+          assert.strictEqual(a["gen_ai.provider.name"], setup.name)
+          assert.strictEqual(a["gen_ai.request.model"], setup.model)
+          assert.strictEqual(a["gen_ai.request.max_tokens"], 50)
+          assert.strictEqual(a["gen_ai.request.temperature"], 0)
+          if (finish._tag === "Finish") {
+            assert.strictEqual(a["gen_ai.response.model"], finish.completion.servedModel)
+            assert.strictEqual(a["gen_ai.response.id"], finish.completion.responseId)
+            assert.strictEqual(a["gen_ai.usage.input_tokens"], finish.completion.usage.inputTokens)
+          }
+          assert.deepStrictEqual(a["gen_ai.response.finish_reasons"], ["stop"])
+          assert.strictEqual(a["server.address"], "127.0.0.1")
+          assert.strictEqual(a["server.port"], Number(new URL(emulator.url).port))
+          assert.isUndefined(a["error.type"])
+          assertNoSecrets(spans.getFinishedSpans())
+        })
+      ))
+
+    it.live(`a ${kind} retried then answered: a call span with two streamed attempt children and a retry event`, () =>
+      run((model, emulator, spans) =>
+        Effect.gen(function*() {
+          yield* emulator.script([{ _tag: "RateLimited", retryAfterMs: 10 }])
+          const traced = model.pipe(
+            Retry.withPolicy({ ...Retry.standard, schedule: Retry.backoff({ base: "5 millis" }) }),
+            Telemetry.traceCall
+          )
+          const events: Array<StreamEvent> = []
+          yield* call(traced, (event) => Effect.sync(() => events.push(event)))
+          assert.strictEqual(events[events.length - 1]?._tag, "Finish")
+          const finished = spans.getFinishedSpans()
+          const calls = finished.filter((s) => s.attributes["effect_llm.span.role"] === "call")
+          assert.strictEqual(calls.length, 1)
+          const attempts = children(finished, calls[0]!)
+          assert.deepStrictEqual(attempts.map((s) => s.attributes["effect_llm.attempt"]), [1, 2])
+          assert.deepStrictEqual(attempts.map((s) => s.attributes["gen_ai.request.stream"]), [true, true])
+          assert.strictEqual(attempts[0]!.attributes["error.type"], "RateLimited")
+          assert.isUndefined(attempts[1]!.attributes["error.type"])
+          assert.isAbove(Number(attempts[1]!.attributes["gen_ai.response.time_to_first_chunk"]), 0)
+          assert.strictEqual(calls[0]!.attributes["effect_llm.attempts"], 2)
+          const retry = calls[0]!.events.find((e) => e.name === "effect_llm.retry")
+          assert.isDefined(retry)
+          assert.strictEqual(retry!.attributes!["effect_llm.retry.reason"], "RateLimited")
+          assertNoSecrets(finished)
+        })
+      ))
+
+    it.live(`a ${kind} through Retry alone: one chat span per request, the first failed, the second answered`, () =>
+      run((model, emulator, spans) =>
+        Effect.gen(function*() {
+          yield* emulator.script([{ _tag: "ServerError", status: 503 }])
+          const retried = model.pipe(
+            Retry.withPolicy({ ...Retry.standard, schedule: Retry.backoff({ base: "5 millis" }) })
+          )
+          yield* call(retried, () => Effect.void)
+          const chats = spans.getFinishedSpans().filter((s) => s.name === `chat ${setup.model}`)
+          assert.strictEqual(chats.length, 2)
+          assert.deepStrictEqual(chats.map((s) => s.attributes["gen_ai.request.stream"]), [true, true])
+          assert.strictEqual(chats[0]!.attributes["error.type"], "ServerError")
+          assert.isUndefined(chats[1]!.attributes["error.type"])
+          assert.isNumber(chats[1]!.attributes["gen_ai.usage.output_tokens"])
+          assert.strictEqual((yield* emulator.requests).length, 2)
+        })
+      ))
+
+    it.live(`a ${kind} cut after its first text: the attempt span records StreamInterrupted`, () =>
+      run((model, emulator, spans) =>
+        Effect.gen(function*() {
+          yield* emulator.script([{ _tag: "Cut", afterChunks: 2 }])
+          const seen: Array<StreamEvent> = []
+          const error = yield* Effect.flip(call(model, (event) => Effect.sync(() => seen.push(event))))
+          assert.strictEqual((error as { _tag: string })._tag, "StreamInterrupted")
+          assert.deepStrictEqual(seen.map((e) => e._tag), ["TextDelta", "TextDelta"])
+          const chats = spans.getFinishedSpans().filter((s) => s.name === `chat ${setup.model}`)
+          assert.strictEqual(chats.length, 1)
+          assert.strictEqual(chats[0]!.attributes["error.type"], "StreamInterrupted")
+          assert.isAbove(Number(chats[0]!.attributes["gen_ai.response.time_to_first_chunk"]), 0)
+        })
+      ))
+
+    it.live(`a ${kind} interrupted while it waits for its first event: the attempt span ends, Interrupted`, () =>
+      run((model, emulator, spans) =>
+        Effect.gen(function*() {
+          yield* emulator.script([{ _tag: "SlowFirstByte", delayMs: 5000 }])
+          const fiber = yield* Effect.fork(call(model, () => Effect.void))
+          yield* emulator.awaitRequest(() => true)
+          yield* Fiber.interrupt(fiber)
+          yield* emulator.awaitRequest((r) => r.disconnected)
+          const chats = spans.getFinishedSpans().filter((s) => s.name === `chat ${setup.model}`)
+          assert.strictEqual(chats.length, 1, "the attempt span ended")
+          assert.strictEqual(chats[0]!.attributes["error.type"], "Interrupted")
+          assert.strictEqual(chats[0]!.attributes["gen_ai.request.stream"], true)
+        })
+      ))
+  }
 })

@@ -10,12 +10,16 @@ import {
   apiKey,
   clientLayer,
   deltaText,
+  drain,
   errorOf,
   failureOf,
   hello,
   lastRequest,
-  runStream,
+  modes,
+  runStreamed,
   script,
+  streamApis,
+  takeFirst,
   TestLayer,
   waitForRequests
 } from "./fixtures.js"
@@ -26,7 +30,6 @@ const apis = ["responses", "chat-completions"] as const
 layer(TestLayer, { excludeTestServices: true })("OpenAiLanguageModel", (it) => {
   for (const api of apis) {
     const model = OpenAiLanguageModel.make("gpt-5-mini", { api })
-    const modes = ["generate", "stream"] as const
 
     describe(api, () => {
       // ---------------------------------------------------------------------------------------------
@@ -71,42 +74,46 @@ layer(TestLayer, { excludeTestServices: true })("OpenAiLanguageModel", (it) => {
           assert.match(request.headers["user-agent"]!, /^OpenAI\/JS \d/)
         }))
 
-      it.effect("stream: deltas in order, then one Finish with the full completion", () =>
-        Effect.gen(function*() {
-          yield* script([{
-            _tag: "Reply",
-            chunks: ["Hel", "lo ", "wor", "ld"],
-            usage: { input: 50, output: 9, cachedInput: 32, reasoning: 3 }
-          }])
-          const { events, exit } = yield* runStream(model.stream(hello))
-          assert.isTrue(Exit.isSuccess(exit))
-          const request = yield* lastRequest
-          assert.strictEqual(request.stream, true)
-          assert.deepStrictEqual(
-            events.slice(0, -1).map((e) => e._tag === "TextDelta" ? e.text : e._tag),
-            ["Hel", "lo ", "wor", "ld"]
-          )
-          const last = events[events.length - 1]!
-          assert.strictEqual(last._tag, "Finish")
-          if (last._tag !== "Finish") return
-          const completion = last.completion
-          assert.strictEqual(completion.text, "Hello world")
-          assert.strictEqual(completion.finishReason, "stop")
-          assert.deepStrictEqual(completion.usage, {
-            inputTokens: 50,
-            cachedInputTokens: 32,
-            cacheWriteInputTokens: 0,
-            outputTokens: 9,
-            reasoningTokens: 3
-          })
-          assert.strictEqual(completion.servedModel, "gpt-5-mini-2026-08-07")
-          assert.strictEqual(completion.requestId, request.id)
-          assert.isString(completion.responseId)
-          assert.strictEqual(completion.rateLimit?.limitRequests, 10_000)
-          if (api === "chat-completions") {
-            assert.deepStrictEqual((request.body as Record<string, unknown>)["stream_options"], { include_usage: true })
-          }
-        }))
+      for (const via of streamApis) {
+        it.effect(`${via}: deltas in order, then one Finish with the full completion`, () =>
+          Effect.gen(function*() {
+            yield* script([{
+              _tag: "Reply",
+              chunks: ["Hel", "lo ", "wor", "ld"],
+              usage: { input: 50, output: 9, cachedInput: 32, reasoning: 3 }
+            }])
+            const { events, exit } = yield* runStreamed(model, hello, via)
+            assert.isTrue(Exit.isSuccess(exit))
+            const request = yield* lastRequest
+            assert.strictEqual(request.stream, true)
+            assert.deepStrictEqual(
+              events.slice(0, -1).map((e) => e._tag === "TextDelta" ? e.text : e._tag),
+              ["Hel", "lo ", "wor", "ld"]
+            )
+            const last = events[events.length - 1]!
+            assert.strictEqual(last._tag, "Finish")
+            if (last._tag !== "Finish") return
+            const completion = last.completion
+            assert.strictEqual(completion.text, "Hello world")
+            assert.strictEqual(completion.finishReason, "stop")
+            assert.deepStrictEqual(completion.usage, {
+              inputTokens: 50,
+              cachedInputTokens: 32,
+              cacheWriteInputTokens: 0,
+              outputTokens: 9,
+              reasoningTokens: 3
+            })
+            assert.strictEqual(completion.servedModel, "gpt-5-mini-2026-08-07")
+            assert.strictEqual(completion.requestId, request.id)
+            assert.isString(completion.responseId)
+            assert.strictEqual(completion.rateLimit?.limitRequests, 10_000)
+            if (api === "chat-completions") {
+              assert.deepStrictEqual((request.body as Record<string, unknown>)["stream_options"], {
+                include_usage: true
+              })
+            }
+          }))
+      }
 
       it.effect("stream: the events of one network read come as one chunk, events sent apart come apart", () =>
         Effect.gen(function*() {
@@ -124,13 +131,52 @@ layer(TestLayer, { excludeTestServices: true })("OpenAiLanguageModel", (it) => {
           assert.deepStrictEqual(apart.filter((n) => n > 0), [1, 1, 1])
         }))
 
+      it.effect("streamEach: the events of one network read come in turn, in order, before the next macrotask", () =>
+        Effect.gen(function*() {
+          // the events onEvent gets, grouped by the macrotask they come in (no timer: a group ends
+          // with the `setImmediate` its first event scheduled)
+          const groups = Effect.suspend(() => {
+            const groups: Array<Array<string>> = []
+            let open = false
+            const observe = (event: StreamEvent.StreamEvent) => {
+              if (!open) {
+                open = true
+                groups.push([])
+                setImmediate(() => {
+                  open = false
+                })
+              }
+              groups[groups.length - 1]!.push(event._tag === "TextDelta" ? event.text : event._tag)
+            }
+            return Effect.map(runStreamed(model, hello, "streamEach", observe), ({ exit }) => {
+              assert.isTrue(Exit.isSuccess(exit), String(exit))
+              return groups
+            })
+          })
+          // the emulator writes a whole answer at once: its deltas and the Finish come together
+          yield* script([{ _tag: "Reply", chunks: ["Hel", "lo ", "wor", "ld"] }])
+          assert.deepStrictEqual(yield* groups, [["Hel", "lo ", "wor", "ld", "Finish"]])
+          // 30 ms between the deltas: one group each
+          yield* script([{ _tag: "ChunkDelay", delayMs: 30, text: "a b c" }])
+          const apart = yield* groups
+          assert.deepStrictEqual(apart.flat(), ["a", " b", " c", "Finish"])
+          assert.deepStrictEqual(
+            apart.map((group) => group.filter((e) => e !== "Finish").length).filter((n) => n > 0),
+            [
+              1,
+              1,
+              1
+            ]
+          )
+        }))
+
       for (const mode of modes) {
         it.effect(`${mode}: finish reason length`, () =>
           Effect.gen(function*() {
             yield* script([{ _tag: "Reply", text: "cut short", finishReason: "length" }])
             const completion = mode === "generate"
               ? yield* model.generate(hello)
-              : yield* Effect.flatMap(runStream(model.stream(hello)), ({ events, exit }) => {
+              : yield* Effect.flatMap(runStreamed(model, hello, mode), ({ events, exit }) => {
                 assert.isTrue(Exit.isSuccess(exit))
                 const last = events[events.length - 1]!
                 return last._tag === "Finish" ? Effect.succeed(last.completion) : Effect.die("no Finish")
@@ -214,7 +260,7 @@ layer(TestLayer, { excludeTestServices: true })("OpenAiLanguageModel", (it) => {
         }))
 
       // ---------------------------------------------------------------------------------------------
-      // every row of the error mapping, for generate and for stream
+      // every row of the error mapping, for generate, stream and streamEach
       // ---------------------------------------------------------------------------------------------
 
       for (const mode of modes) {
@@ -345,48 +391,50 @@ layer(TestLayer, { excludeTestServices: true })("OpenAiLanguageModel", (it) => {
       // stream failures around the first token
       // ---------------------------------------------------------------------------------------------
 
-      it.effect("stream: error event after the first token -> StreamInterrupted with the partial text", () =>
-        Effect.gen(function*() {
-          // the default answer is split into chunks; StreamError sends the first two then an error event
-          yield* script([{ _tag: "StreamError", afterChunks: 2 }])
-          const { events, exit } = yield* runStream(model.stream(hello))
-          const e = failureOf(exit)
-          assert.strictEqual(e._tag, "StreamInterrupted")
-          if (e._tag !== "StreamInterrupted") return
-          assert.strictEqual(e.partialText, deltaText(events))
-          assert.isTrue(e.partialText.length > 0)
-          assert.include(e.detail, "ServerError")
-          assert.strictEqual(e.requestId, (yield* lastRequest).id)
-          assert.isFalse(events.some((event) => event._tag === "Finish"))
-        }))
+      for (const via of streamApis) {
+        it.effect(`${via}: error event after the first token -> StreamInterrupted with the partial text`, () =>
+          Effect.gen(function*() {
+            // the default answer is split into chunks; StreamError sends the first two then an error event
+            yield* script([{ _tag: "StreamError", afterChunks: 2 }])
+            const { events, exit } = yield* runStreamed(model, hello, via)
+            const e = failureOf(exit)
+            assert.strictEqual(e._tag, "StreamInterrupted")
+            if (e._tag !== "StreamInterrupted") return
+            assert.strictEqual(e.partialText, deltaText(events))
+            assert.isTrue(e.partialText.length > 0)
+            assert.include(e.detail, "ServerError")
+            assert.strictEqual(e.requestId, (yield* lastRequest).id)
+            assert.isFalse(events.some((event) => event._tag === "Finish"))
+          }))
 
-      it.effect("stream: error event before the first token -> the underlying tag", () =>
-        Effect.gen(function*() {
-          yield* script([{ _tag: "StreamError", afterChunks: 0 }])
-          const { events, exit } = yield* runStream(model.stream(hello))
-          assert.strictEqual(events.length, 0)
-          assert.strictEqual(failureOf(exit)._tag, "ServerError")
-        }))
+        it.effect(`${via}: error event before the first token -> the underlying tag`, () =>
+          Effect.gen(function*() {
+            yield* script([{ _tag: "StreamError", afterChunks: 0 }])
+            const { events, exit } = yield* runStreamed(model, hello, via)
+            assert.strictEqual(events.length, 0)
+            assert.strictEqual(failureOf(exit)._tag, "ServerError")
+          }))
 
-      it.effect("stream: cut after the first token -> StreamInterrupted with the partial text", () =>
-        Effect.gen(function*() {
-          yield* script([{ _tag: "Cut", afterChunks: 2 }])
-          const { events, exit } = yield* runStream(model.stream(hello))
-          const e = failureOf(exit)
-          assert.strictEqual(e._tag, "StreamInterrupted")
-          if (e._tag !== "StreamInterrupted") return
-          assert.strictEqual(events.length, 2)
-          assert.strictEqual(e.partialText, deltaText(events))
-          assert.include(e.detail, "ConnectionError")
-        }))
+        it.effect(`${via}: cut after the first token -> StreamInterrupted with the partial text`, () =>
+          Effect.gen(function*() {
+            yield* script([{ _tag: "Cut", afterChunks: 2 }])
+            const { events, exit } = yield* runStreamed(model, hello, via)
+            const e = failureOf(exit)
+            assert.strictEqual(e._tag, "StreamInterrupted")
+            if (e._tag !== "StreamInterrupted") return
+            assert.strictEqual(events.length, 2)
+            assert.strictEqual(e.partialText, deltaText(events))
+            assert.include(e.detail, "ConnectionError")
+          }))
 
-      it.effect("stream: cut before the first token -> ConnectionError", () =>
-        Effect.gen(function*() {
-          yield* script([{ _tag: "Cut", afterChunks: 0 }])
-          const { events, exit } = yield* runStream(model.stream(hello))
-          assert.strictEqual(events.length, 0)
-          assert.strictEqual(failureOf(exit)._tag, "ConnectionError")
-        }))
+        it.effect(`${via}: cut before the first token -> ConnectionError`, () =>
+          Effect.gen(function*() {
+            yield* script([{ _tag: "Cut", afterChunks: 0 }])
+            const { events, exit } = yield* runStreamed(model, hello, via)
+            assert.strictEqual(events.length, 0)
+            assert.strictEqual(failureOf(exit)._tag, "ConnectionError")
+          }))
+      }
 
       it.effect("generate: a body cut half-way -> ConnectionError", () =>
         Effect.gen(function*() {
@@ -410,25 +458,27 @@ layer(TestLayer, { excludeTestServices: true })("OpenAiLanguageModel", (it) => {
           assert.isFalse(request!.completed)
         }))
 
-      it.effect("interrupting a stream mid-way aborts the request (the emulator sees a disconnect)", () =>
-        Effect.gen(function*() {
-          yield* script([{ _tag: "ChunkDelay", delayMs: 2_000, text: "a b c d e f g h i j k l" }])
-          const first = yield* model.stream(hello).pipe(Stream.take(1), Stream.runCollect)
-          assert.strictEqual(first.length, 1)
-          const [request] = yield* waitForRequests((all) => all[0]?.disconnected === true)
-          assert.isTrue(request!.disconnected)
-          assert.isFalse(request!.completed)
-        }))
+      for (const via of streamApis) {
+        it.effect(`${via}: leaving mid-way aborts the request (the emulator sees a disconnect)`, () =>
+          Effect.gen(function*() {
+            yield* script([{ _tag: "ChunkDelay", delayMs: 2_000, text: "a b c d e f g h i j k l" }])
+            const first = yield* takeFirst(model, hello, via)
+            assert.strictEqual(first.length, 1)
+            const [request] = yield* waitForRequests((all) => all[0]?.disconnected === true)
+            assert.isTrue(request!.disconnected)
+            assert.isFalse(request!.completed)
+          }))
 
-      it.effect("interrupting the fiber running a stream aborts the request", () =>
-        Effect.gen(function*() {
-          yield* script([{ _tag: "SlowFirstByte", delayMs: 20_000 }])
-          const fiber = yield* Effect.fork(Stream.runDrain(model.stream(hello)))
-          yield* waitForRequests((all) => all.length === 1)
-          yield* Fiber.interrupt(fiber)
-          const [request] = yield* waitForRequests((all) => all[0]?.disconnected === true)
-          assert.isTrue(request!.disconnected)
-        }))
+        it.effect(`${via}: interrupting the fiber running it aborts the request`, () =>
+          Effect.gen(function*() {
+            yield* script([{ _tag: "SlowFirstByte", delayMs: 20_000 }])
+            const fiber = yield* Effect.fork(drain(model, hello, via))
+            yield* waitForRequests((all) => all.length === 1)
+            yield* Fiber.interrupt(fiber)
+            const [request] = yield* waitForRequests((all) => all[0]?.disconnected === true)
+            assert.isTrue(request!.disconnected)
+          }))
+      }
 
       // ---------------------------------------------------------------------------------------------
       // the connect timeout (Timeout.currentConnectTimeout)
@@ -470,17 +520,19 @@ layer(TestLayer, { excludeTestServices: true })("OpenAiLanguageModel", (it) => {
           }))
       }
 
-      it.effect("stream: the connect timeout ends with the headers (a slow body is not a connect timeout)", () =>
-        Effect.gen(function*() {
-          yield* script([{ _tag: "ChunkDelay", delayMs: 60, text: "a b c d" }])
-          const timed = model.pipe(Timeout.withTimeouts({ connect: "50 millis" }))
-          const started = Date.now()
-          const { events, exit } = yield* runStream(timed.stream(hello))
-          assert.isTrue(Exit.isSuccess(exit), String(exit))
-          assert.isAbove(Date.now() - started, 100)
-          assert.strictEqual(deltaText(events), "a b c d")
-          assert.isTrue((yield* lastRequest).completed)
-        }))
+      for (const via of streamApis) {
+        it.effect(`${via}: the connect timeout ends with the headers (a slow body is not a connect timeout)`, () =>
+          Effect.gen(function*() {
+            yield* script([{ _tag: "ChunkDelay", delayMs: 60, text: "a b c d" }])
+            const timed = model.pipe(Timeout.withTimeouts({ connect: "50 millis" }))
+            const started = Date.now()
+            const { events, exit } = yield* runStreamed(timed, hello, via)
+            assert.isTrue(Exit.isSuccess(exit), String(exit))
+            assert.isAbove(Date.now() - started, 100)
+            assert.strictEqual(deltaText(events), "a b c d")
+            assert.isTrue((yield* lastRequest).completed)
+          }))
+      }
 
       it.effect("generate: headers within the connect timeout -> the answer", () =>
         Effect.gen(function*() {
@@ -492,14 +544,16 @@ layer(TestLayer, { excludeTestServices: true })("OpenAiLanguageModel", (it) => {
           assert.isTrue((yield* lastRequest).completed)
         }))
 
-      it.effect("a finished stream is not reported as a disconnect", () =>
-        Effect.gen(function*() {
-          yield* script([{ _tag: "Reply", chunks: ["a", "b"] }])
-          yield* Stream.runDrain(model.stream(hello))
-          const request = yield* lastRequest
-          assert.isTrue(request.completed)
-          assert.isFalse(request.disconnected)
-        }))
+      for (const via of streamApis) {
+        it.effect(`${via}: a finished stream is not reported as a disconnect`, () =>
+          Effect.gen(function*() {
+            yield* script([{ _tag: "Reply", chunks: ["a", "b"] }])
+            yield* drain(model, hello, via)
+            const request = yield* lastRequest
+            assert.isTrue(request.completed)
+            assert.isFalse(request.disconnected)
+          }))
+      }
 
       // ---------------------------------------------------------------------------------------------
       // generateObject, the layer, secrets
@@ -579,24 +633,28 @@ layer(TestLayer, { excludeTestServices: true })("OpenAiLanguageModel", (it) => {
       Effect.gen(function*() {
         const service = yield* OpenAiClient.OpenAiClient
         const model = OpenAiLanguageModel.fromClient({ ...service, hooked: false }, "gpt-5-mini")
-        yield* script([{ _tag: "SlowFirstByte", delayMs: 20_000 }, { _tag: "SlowFirstByte", delayMs: 20_000 }])
+        const slow = { _tag: "SlowFirstByte", delayMs: 20_000 } as const
+        yield* script([slow, slow, slow])
         const generate = yield* Effect.fork(model.generate(hello))
         yield* waitForRequests((all) => all.length === 1)
         yield* Fiber.interrupt(generate)
         yield* waitForRequests((all) => all[0]?.disconnected === true)
-        const stream = yield* Effect.fork(Stream.runDrain(model.stream(hello)))
-        yield* waitForRequests((all) => all.length === 2)
-        yield* Fiber.interrupt(stream)
-        const all = yield* waitForRequests((all) => all[1]?.disconnected === true)
-        assert.isTrue(all[0]!.disconnected && all[1]!.disconnected)
+        for (const [i, via] of streamApis.entries()) {
+          const stream = yield* Effect.fork(drain(model, hello, via))
+          yield* waitForRequests((all) => all.length === i + 2)
+          yield* Fiber.interrupt(stream)
+          yield* waitForRequests((all) => all[i + 1]?.disconnected === true)
+        }
+        const all = yield* waitForRequests((all) => all.length === 3)
+        assert.isTrue(all.every((request) => request.disconnected))
       }))
 
-    it.effect("without the fetchWithTimeout hook, the connect timeout still aborts (generate and stream)", () =>
+    it.effect("without the fetchWithTimeout hook, the connect timeout still aborts (generate, stream, streamEach)", () =>
       Effect.gen(function*() {
         const service = yield* OpenAiClient.OpenAiClient
         const emulator = yield* Emulator.Emulator
         const model = OpenAiLanguageModel.fromClient({ ...service, hooked: false }, "gpt-5-mini")
-        for (const mode of ["generate", "stream"] as const) {
+        for (const mode of modes) {
           yield* script([{ _tag: "SlowFirstByte", delayMs: 2_000 }])
           const e = yield* errorOf(model, mode)(hello).pipe(
             Effect.locally(Timeout.currentConnectTimeout, Duration.millis(100))
@@ -623,11 +681,15 @@ layer(TestLayer, { excludeTestServices: true })("OpenAiLanguageModel", (it) => {
         const emulator = yield* Emulator.Emulator
         const port = Number(new URL(emulator.url).port)
         const model = OpenAiLanguageModel.make("gpt-5-mini")
-        yield* script([{ _tag: "Reply", text: "traced" }, { _tag: "Reply", chunks: ["a", "b"] }])
+        yield* script([
+          { _tag: "Reply", text: "traced" },
+          { _tag: "Reply", chunks: ["a", "b"] },
+          { _tag: "Reply", chunks: ["c", "d"] }
+        ])
         yield* model.generate(hello).pipe(Effect.withTracer(recording))
-        yield* Stream.runDrain(model.stream(hello)).pipe(Effect.withTracer(recording))
+        for (const via of streamApis) yield* drain(model, hello, via).pipe(Effect.withTracer(recording))
         const chats = spans.filter((span) => span.name === "chat gpt-5-mini")
-        assert.strictEqual(chats.length, 2)
+        assert.strictEqual(chats.length, 3)
         for (const span of chats) {
           const attributes = (span as unknown as { attributes: Map<string, unknown> }).attributes
           assert.strictEqual(attributes.get("server.address"), "127.0.0.1")
@@ -637,6 +699,35 @@ layer(TestLayer, { excludeTestServices: true })("OpenAiLanguageModel", (it) => {
           assert.strictEqual(span.status._tag, "Ended")
         }
       }))
+
+    for (const via of streamApis) {
+      it.effect(`${via}: a call left early or interrupted still ends its chat span`, () =>
+        Effect.gen(function*() {
+          const spans: Array<Tracer.Span> = []
+          const recording = yield* Effect.tracerWith((base) =>
+            Effect.succeed(Tracer.make({
+              span: (...args) => {
+                const span = base.span(...args)
+                spans.push(span)
+                return span
+              },
+              context: (f, fiber) => base.context(f, fiber)
+            }))
+          )
+          const model = OpenAiLanguageModel.make("gpt-5-mini")
+          // left after its first event (inside its onEvent, for streamEach)
+          yield* script([{ _tag: "ChunkDelay", delayMs: 2_000, text: "a b c d e f g h i j k l" }])
+          assert.strictEqual((yield* takeFirst(model, hello, via).pipe(Effect.withTracer(recording))).length, 1)
+          // interrupted while it waits for its headers
+          yield* script([{ _tag: "SlowFirstByte", delayMs: 20_000 }])
+          const fiber = yield* Effect.fork(drain(model, hello, via).pipe(Effect.withTracer(recording)))
+          yield* waitForRequests((all) => all.length === 1)
+          yield* Fiber.interrupt(fiber)
+          const chats = spans.filter((span) => span.name === "chat gpt-5-mini")
+          assert.strictEqual(chats.length, 2)
+          for (const span of chats) assert.strictEqual(span.status._tag, "Ended")
+        }))
+    }
 
     it.effect("connection refused -> ConnectionError", () =>
       Effect.gen(function*() {
@@ -653,7 +744,7 @@ layer(TestLayer, { excludeTestServices: true })("OpenAiLanguageModel", (it) => {
           )
         )
         const model = OpenAiLanguageModel.make("gpt-5-mini")
-        for (const mode of ["generate", "stream"] as const) {
+        for (const mode of modes) {
           const e = yield* errorOf(model, mode)(hello).pipe(
             Effect.provide(clientLayer({ baseUrl: `http://127.0.0.1:${port}/v1` }))
           )
@@ -663,9 +754,9 @@ layer(TestLayer, { excludeTestServices: true })("OpenAiLanguageModel", (it) => {
         }
       }))
 
-    it.effect("the SDK's own timeout -> Timeout phase total (generate and stream)", () =>
+    it.effect("the SDK's own timeout -> Timeout phase total (generate, stream, streamEach)", () =>
       Effect.gen(function*() {
-        for (const mode of ["generate", "stream"] as const) {
+        for (const mode of modes) {
           yield* script([{ _tag: "SlowFirstByte", delayMs: 5_000 }])
           const e = yield* errorOf(OpenAiLanguageModel.make("gpt-5-mini"), mode)(hello).pipe(
             Effect.provide(clientLayer({ timeout: "100 millis" }))

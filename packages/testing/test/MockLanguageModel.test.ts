@@ -1,11 +1,37 @@
 import { LanguageModel, LlmError } from "@effect-llm/core"
+import type { StreamEvent } from "@effect-llm/core/StreamEvent"
 import { MockLanguageModel } from "@effect-llm/testing"
 import { assert, describe, it } from "@effect/vitest"
-import { Chunk, Duration, Effect, Exit, Fiber, Option, Stream, TestClock } from "effect"
+import { Chunk, Clock, Duration, Effect, Exit, Fiber, Option, Stream, TestClock } from "effect"
 
 const request = (content: string) => ({ messages: [{ role: "user" as const, content }] })
 
 const overloaded = new LlmError.Overloaded({ provider: "mock", model: "mock-model", status: 529 })
+
+/**
+ * Runs a streamed call on the TestClock, moving it on by 100 millis at a time: each event with the
+ * millis it arrived at (from the call's start), and how the call ended.
+ */
+const timed = <A>(call: (onEvent: LanguageModel.OnEvent) => Effect.Effect<A, LlmError.LlmError>) =>
+  Effect.gen(function*() {
+    const started = yield* Clock.currentTimeMillis
+    const seen: Array<readonly [number, StreamEvent]> = []
+    const fiber = yield* Effect.fork(
+      call((event) => Effect.map(Clock.currentTimeMillis, (now) => void seen.push([now - started, event])))
+    )
+    for (let i = 0; i < 100 && Option.isNone(yield* Fiber.poll(fiber)); i++) yield* TestClock.adjust("100 millis")
+    return { seen, exit: yield* Fiber.await(fiber) }
+  })
+
+/** The same scripted step through `stream` and through the mock's (derived) `streamEach`. */
+const bothWays = (step: MockLanguageModel.Step) =>
+  Effect.gen(function*() {
+    const mock = yield* MockLanguageModel.make({ script: [step, step] })
+    const streamed = yield* timed((onEvent) => Stream.runForEach(mock.model.stream(request("x")), onEvent))
+    const each = yield* timed((onEvent) => mock.model.streamEach(request("x"), onEvent))
+    assert.strictEqual((yield* mock.calls).length, 2)
+    return { streamed, each }
+  })
 
 describe("MockLanguageModel", () => {
   it.effect("answers scripted steps in order, then echoes", () =>
@@ -232,6 +258,95 @@ describe("MockLanguageModel", () => {
       const fiber = yield* mock.model.stream(request("x")).pipe(
         Stream.runForEach((event) => Effect.sync(() => seen.push(event._tag))),
         Effect.fork
+      )
+      yield* TestClock.adjust("1 second")
+      yield* Fiber.interrupt(fiber)
+      yield* TestClock.adjust("2 minutes")
+      assert.deepStrictEqual(seen, ["TextDelta"])
+    }))
+
+  it.effect("streamEach: the chunks with their timing, then the Finish, whose completion it succeeds with", () =>
+    Effect.gen(function*() {
+      const { each, streamed } = yield* bothWays({
+        chunks: ["Hel", "lo", "!"],
+        delay: "1 second",
+        chunkDelay: "100 millis",
+        usage: { inputTokens: 9 }
+      })
+      assert.deepStrictEqual(
+        each.seen.map(([at, event]) => [at, event._tag === "TextDelta" ? event.text : event._tag]),
+        [[1000, "Hel"], [1100, "lo"], [1200, "!"], [1200, "Finish"]]
+      )
+      assert.deepStrictEqual(each.seen, streamed.seen)
+      const finish = each.seen[each.seen.length - 1]![1]
+      assert(finish._tag === "Finish")
+      assert(Exit.isSuccess(each.exit))
+      assert.strictEqual(each.exit.value, finish.completion)
+      assert.strictEqual(each.exit.value.text, "Hello!")
+      assert.strictEqual(each.exit.value.usage.inputTokens, 9)
+      assert.strictEqual(each.exit.value.attempts[0]?.durationMillis, 1200)
+    }))
+
+  it.effect("streamEach: a text answer, an empty answer and an echo as stream gives them", () =>
+    Effect.gen(function*() {
+      for (
+        const step of [{ text: "whole" }, { text: "" }, { delay: "300 millis" }] satisfies Array<MockLanguageModel.Step>
+      ) {
+        const { each, streamed } = yield* bothWays(step)
+        assert.deepStrictEqual(each.seen, streamed.seen)
+        assert(Exit.isSuccess(each.exit))
+        const finish = each.seen[each.seen.length - 1]![1]
+        assert(finish._tag === "Finish")
+        assert.strictEqual(each.exit.value, finish.completion)
+      }
+      const { each } = yield* bothWays({ text: "" })
+      assert.deepStrictEqual(each.seen.map(([, e]) => e._tag), ["Finish"])
+    }))
+
+  it.effect("streamEach: failAfter fails after the same chunks; a delayed failure fails after its delay", () =>
+    Effect.gen(function*() {
+      const interrupted = new LlmError.StreamInterrupted({
+        provider: "mock",
+        model: "mock-model",
+        partialText: "ab",
+        detail: "cut"
+      })
+      const cut = yield* bothWays({
+        chunks: ["a", "b", "c"],
+        chunkDelay: "1 second",
+        failAfter: { chunks: 2, error: interrupted }
+      })
+      assert.deepStrictEqual(cut.each.seen, cut.streamed.seen)
+      assert.deepStrictEqual(cut.each.seen.map(([at, e]) => [at, e._tag === "TextDelta" ? e.text : e._tag]), [
+        [0, "a"],
+        [1000, "b"]
+      ])
+      assert.deepStrictEqual(cut.each.exit, Exit.fail(interrupted))
+      const failed = yield* bothWays({ fail: overloaded, delay: "5 seconds" })
+      assert.deepStrictEqual(failed.each.seen, [])
+      assert.deepStrictEqual(failed.each.exit, Exit.fail(overloaded))
+      assert.deepStrictEqual(failed.streamed.exit, Exit.fail(overloaded))
+    }))
+
+  it.effect("streamEach: the layer serves it through the LanguageModel.streamEach accessor", () =>
+    Effect.gen(function*() {
+      const seen: Array<string> = []
+      const completion = yield* LanguageModel.streamEach(
+        request("hi"),
+        (event) => Effect.sync(() => seen.push(event._tag === "TextDelta" ? event.text : event._tag))
+      )
+      assert.deepStrictEqual(seen, ["x", "y", "Finish"])
+      assert.strictEqual(completion.text, "xy")
+      const mock = yield* MockLanguageModel.MockLanguageModel
+      assert.deepStrictEqual((yield* mock.calls).map((r) => r.messages[0]?.content), ["hi"])
+    }).pipe(Effect.provide(MockLanguageModel.layerWithMock({ script: [{ chunks: ["x", "y"] }] }))))
+
+  it.effect("streamEach: interrupting a delayed call stops it", () =>
+    Effect.gen(function*() {
+      const mock = yield* MockLanguageModel.make({ script: [{ chunks: ["a", "b"], chunkDelay: "1 minute" }] })
+      const seen: Array<string> = []
+      const fiber = yield* Effect.fork(
+        mock.model.streamEach(request("x"), (event) => Effect.sync(() => seen.push(event._tag)))
       )
       yield* TestClock.adjust("1 second")
       yield* Fiber.interrupt(fiber)

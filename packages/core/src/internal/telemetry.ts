@@ -237,9 +237,12 @@ export interface OperationLabels {
   readonly sets: { [K in OperationKind]?: Labels }
 }
 
-// The attributes of a model's last calls, by request model: a call like the one before finds its
-// label sets by comparing a few strings, without building a cache key (calls repeat their attributes)
-const recentByModel = new Map<string, OperationLabels>()
+// The attributes of a model's last calls, by request model (a few: a stream records its first
+// chunk before it knows the served model, then its end with it): a call like the ones before finds
+// its label sets by comparing a few strings, without building a cache key (calls repeat their
+// attributes)
+const recentByModel = new Map<string, Array<OperationLabels>>()
+const RECENT_PER_MODEL = 4
 
 const sameAttributes = (
   of: OperationLabels,
@@ -261,8 +264,13 @@ export const operationLabelsOf = (
   feature: string | undefined,
   user: string | undefined
 ): OperationLabels => {
-  const recent = recentByModel.get(target.requestModel)
-  if (recent !== undefined && sameAttributes(recent, target, responseModel, errorType, feature, user)) return recent
+  let recent = recentByModel.get(target.requestModel)
+  if (recent !== undefined) {
+    for (let i = 0; i < recent.length; i++) {
+      const of = recent[i]!
+      if (sameAttributes(of, target, responseModel, errorType, feature, user)) return of
+    }
+  }
   const of: OperationLabels = {
     target,
     responseModel,
@@ -281,8 +289,12 @@ export const operationLabelsOf = (
     ),
     sets: {}
   }
-  if (recentByModel.size >= 1_000) recentByModel.clear()
-  recentByModel.set(target.requestModel, of)
+  if (recent === undefined) {
+    if (recentByModel.size >= 1_000) recentByModel.clear()
+    recent = []
+    recentByModel.set(target.requestModel, recent)
+  } else if (recent.length >= RECENT_PER_MODEL) recent.shift()
+  recent.push(of)
   return of
 }
 

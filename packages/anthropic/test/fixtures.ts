@@ -1,8 +1,8 @@
 import type { LanguageModel, LlmError, StreamEvent } from "@effect-llm/core"
 import type { GenerateRequest } from "@effect-llm/core/GenerateRequest"
-import { Emulator } from "@effect-llm/testing"
+import { Emulator, StreamCalls } from "@effect-llm/testing"
 import { assert } from "@effect/vitest"
-import { Chunk, Deferred, Duration, Effect, Exit, Fiber, Redacted, Stream } from "effect"
+import { Duration, Effect, Exit, Redacted } from "effect"
 import * as AnthropicClient from "../src/AnthropicClient.js"
 import * as AnthropicLanguageModel from "../src/AnthropicLanguageModel.js"
 
@@ -48,63 +48,20 @@ export const waitFor = <A>(effect: Effect.Effect<A>, predicate: (a: A) => boolea
 export const prompt = (text: string) => ({ messages: [{ role: "user" as const, content: text }] })
 
 /** The two ways to make a streamed call: an Effect `Stream`, or `streamEach` (a callback per event). */
-export type StreamApi = "stream" | "streamEach"
+export type StreamApi = StreamCalls.Api
 
-export const streamApis: ReadonlyArray<StreamApi> = ["stream", "streamEach"]
+export const streamApis = StreamCalls.apis
 
-/** A way to make a call: `generate`, or a streamed call through one of the two APIs. */
 export type Mode = "generate" | StreamApi
 
 export const modes: ReadonlyArray<Mode> = ["generate", "stream", "streamEach"]
 
-/**
- * A streamed call through `api` that hands each event to `f`: `Stream.runForEach` of the stream,
- * or `streamEach` (whose result, the completion, is dropped: see {@link runStreamed} for checks).
- */
-export const forEachEvent = <E, R>(
-  model: LanguageModel.With<E, R>,
-  request: GenerateRequest,
-  api: StreamApi,
-  f: (event: StreamEvent.StreamEvent) => Effect.Effect<unknown>
-): Effect.Effect<void, E, R> =>
-  api === "stream"
-    ? Stream.runForEach(model.stream(request), f)
-    : Effect.asVoid(model.streamEach(request, (event) => Effect.asVoid(f(event))))
+export const forEachEvent = StreamCalls.forEach
 
-/** A streamed call through `api` whose events are dropped. */
-export const drain = <E, R>(model: LanguageModel.With<E, R>, request: GenerateRequest, api: StreamApi) =>
-  forEachEvent(model, request, api, () => Effect.void)
+export const drain = StreamCalls.drain
 
-/**
- * Runs a streamed call through `api`, keeping every event that arrived before it ended. Through
- * `streamEach`, a success must be the completion of the last event, its `Finish`.
- */
-export const runStreamed = <E, R>(
-  model: LanguageModel.With<E, R>,
-  request: GenerateRequest,
-  api: StreamApi,
-  observe: (event: StreamEvent.StreamEvent) => void = () => {}
-) =>
-  Effect.gen(function*() {
-    const events: Array<StreamEvent.StreamEvent> = []
-    const onEvent = (event: StreamEvent.StreamEvent) =>
-      Effect.sync(() => {
-        events.push(event)
-        observe(event)
-      })
-    if (api === "stream") {
-      const exit = yield* Effect.exit(Stream.runForEach(model.stream(request), onEvent))
-      return { events, exit: Exit.asVoid(exit) }
-    }
-    const exit = yield* Effect.exit(model.streamEach(request, onEvent))
-    if (Exit.isSuccess(exit)) {
-      const last = events[events.length - 1]
-      assert.strictEqual(last?._tag, "Finish", "streamEach: the last event is a Finish")
-      assert.strictEqual(events.filter((event) => event._tag === "Finish").length, 1)
-      assert.deepStrictEqual(exit.value, (last as StreamEvent.Finish).completion)
-    }
-    return { events, exit: Exit.asVoid(exit) }
-  })
+/** A streamed call through `api` (see `StreamCalls.run`). */
+export const runStreamed = StreamCalls.run
 
 /** The events of a streamed call through `api` that succeeded (fails the test when it did not). */
 export const eventsOf = <E, R>(model: LanguageModel.With<E, R>, request: GenerateRequest, api: StreamApi) =>
@@ -131,31 +88,7 @@ export const failureThrough = <E, R>(
     ? Effect.map(Effect.exit(model.generate(request)), failureOf)
     : Effect.map(runStreamed(model, request, mode), ({ exit }) => failureOf(exit))
 
-/**
- * A streamed call through `api` left after its first event: `Stream.take(1)`, or for `streamEach`
- * interrupting the call's fiber from outside once its first event arrived (its `onEvent` waits
- * from then on: the other events of the same network read would otherwise come in turn before the
- * interruption). Succeeds with the events seen.
- */
-export const takeFirst = <E, R>(
-  model: LanguageModel.With<E, R>,
-  request: GenerateRequest,
-  api: StreamApi
-): Effect.Effect<ReadonlyArray<StreamEvent.StreamEvent>, E, R> =>
-  api === "stream"
-    ? Effect.map(Stream.runCollect(Stream.take(model.stream(request), 1)), Chunk.toReadonlyArray)
-    : Effect.gen(function*() {
-      const events: Array<StreamEvent.StreamEvent> = []
-      const first = yield* Deferred.make<void>()
-      const fiber = yield* Effect.fork(forEachEvent(model, request, api, (event) => {
-        events.push(event)
-        return Effect.zipRight(Deferred.succeed(first, undefined), Effect.never)
-      }))
-      yield* Deferred.await(first)
-      const exit = yield* Fiber.interrupt(fiber)
-      assert.isTrue(Exit.isInterrupted(exit), `streamEach: expected an interruption, got ${String(exit)}`)
-      return events
-    })
+export const takeFirst = StreamCalls.takeFirst
 
 export type Row = readonly [
   name: string,

@@ -1,9 +1,8 @@
 import type { LlmError, StreamEvent } from "@effect-llm/core"
 import type { GenerateRequest } from "@effect-llm/core/GenerateRequest"
 import type * as LanguageModel from "@effect-llm/core/LanguageModel"
-import { Emulator } from "@effect-llm/testing"
-import { assert } from "@effect/vitest"
-import { Chunk, Deferred, Effect, Exit, Fiber, Layer, Redacted, Stream } from "effect"
+import { Emulator, StreamCalls } from "@effect-llm/testing"
+import { Effect, Exit, Layer, Redacted } from "effect"
 import * as OpenAiClient from "../src/OpenAiClient.js"
 
 /** A fake key that must never show up in an error, a log or a recorded header. */
@@ -52,75 +51,16 @@ export const failureOf = <A, E>(exit: Exit.Exit<A, E>): E => {
 }
 
 /** The two ways to make a streamed call: an Effect `Stream`, or `streamEach` (a callback per event). */
-export type StreamApi = "stream" | "streamEach"
+export type StreamApi = StreamCalls.Api
 
-export const streamApis: ReadonlyArray<StreamApi> = ["stream", "streamEach"]
+export const streamApis = StreamCalls.apis
 
-/**
- * Runs a streamed call through `api`, keeping every event that arrived before it ended (and handing
- * each to `observe` as it arrives). Through `streamEach`, a success must be the completion of the
- * last event, its `Finish`.
- */
-export const runStreamed = <E, R>(
-  model: LanguageModel.With<E, R>,
-  request: GenerateRequest,
-  api: StreamApi,
-  observe: (event: StreamEvent.StreamEvent) => void = () => {}
-) =>
-  Effect.gen(function*() {
-    const events: Array<StreamEvent.StreamEvent> = []
-    const onEvent = (event: StreamEvent.StreamEvent) =>
-      Effect.sync(() => {
-        events.push(event)
-        observe(event)
-      })
-    if (api === "stream") {
-      const exit = yield* Effect.exit(Stream.runForEach(model.stream(request), onEvent))
-      return { events, exit: Exit.asVoid(exit) }
-    }
-    const exit = yield* Effect.exit(model.streamEach(request, onEvent))
-    if (Exit.isSuccess(exit)) {
-      const last = events[events.length - 1]
-      assert.strictEqual(last?._tag, "Finish", "streamEach: the last event is a Finish")
-      assert.strictEqual(events.filter((event) => event._tag === "Finish").length, 1)
-      assert.deepStrictEqual(exit.value, (last as StreamEvent.Finish).completion)
-    }
-    return { events, exit: Exit.asVoid(exit) }
-  })
+/** A streamed call through `api` (see `StreamCalls.run`). */
+export const runStreamed = StreamCalls.run
 
-/**
- * A streamed call through `api` left after its first event: `Stream.take(1)`, or for `streamEach`
- * interrupting the call's fiber from outside once its first event arrived (its `onEvent` waits
- * from then on: the other events of the same network read would otherwise come in turn before the
- * interruption). Succeeds with the events seen.
- */
-export const takeFirst = <E, R>(model: LanguageModel.With<E, R>, request: GenerateRequest, api: StreamApi) =>
-  api === "stream"
-    ? Effect.map(Stream.runCollect(Stream.take(model.stream(request), 1)), Chunk.toReadonlyArray)
-    : Effect.gen(function*() {
-      const events: Array<StreamEvent.StreamEvent> = []
-      const first = yield* Deferred.make<void>()
-      const fiber = yield* Effect.fork(
-        model.streamEach(
-          request,
-          (event) =>
-            Effect.zipRight(
-              Effect.sync(() => events.push(event)),
-              Effect.zipRight(Deferred.succeed(first, undefined), Effect.never)
-            )
-        )
-      )
-      yield* Deferred.await(first)
-      const exit = yield* Fiber.interrupt(fiber)
-      assert.isTrue(Exit.isInterrupted(exit), `streamEach: expected an interruption, got ${String(exit)}`)
-      return events
-    })
+export const takeFirst = StreamCalls.takeFirst
 
-/** A streamed call through `api` whose events are dropped: `Stream.runDrain`, or `streamEach` doing nothing per event. */
-export const drain = <E, R>(model: LanguageModel.With<E, R>, request: GenerateRequest, api: StreamApi) =>
-  api === "stream"
-    ? Stream.runDrain(model.stream(request))
-    : Effect.asVoid(model.streamEach(request, () => Effect.void))
+export const drain = StreamCalls.drain
 
 /** The text of the deltas among some events. */
 export const deltaText = (events: ReadonlyArray<StreamEvent.StreamEvent>) =>

@@ -15,3 +15,10 @@ export * as Emulator from "./Emulator.js"
  * @since 0.1.0
  */
 export * as MockLanguageModel from "./MockLanguageModel.js"
+
+/**
+ * A streamed call through `stream` or `streamEach` behind one function, for tests that run both.
+ *
+ * @since 0.1.0
+ */
+export * as StreamCalls from "./StreamCalls.js"

@@ -1,4 +1,4 @@
-import type { LanguageModel, LlmError, StreamEvent } from "@effect-llm/core"
+import type { LanguageModel, LlmError } from "@effect-llm/core"
 import type { GenerateRequest } from "@effect-llm/core/GenerateRequest"
 import { Emulator, StreamCalls } from "@effect-llm/testing"
 import { assert } from "@effect/vitest"

@@ -1,4 +1,5 @@
 import type { StreamEvent } from "@effect-llm/core"
+import { StreamCalls } from "@effect-llm/testing"
 import { assert, describe, it } from "@effect/vitest"
 import { Chunk, Deferred, Effect, Exit, Fiber, Stream } from "effect"
 import {
@@ -91,26 +92,13 @@ describe("AnthropicLanguageModel.stream and streamEach", () => {
   it.live("streamEach: the events of one network read come in turn, in order, before the next macrotask", () =>
     withEmulator(({ emulator, model }) =>
       Effect.gen(function*() {
-        // the events onEvent gets, grouped by the macrotask they come in (no timer: a group ends
-        // with the `setImmediate` its first event scheduled)
-        const groups = Effect.suspend(() => {
-          const groups: Array<Array<string>> = []
-          let open = false
-          const observe = (event: StreamEvent.StreamEvent) => {
-            if (!open) {
-              open = true
-              groups.push([])
-              setImmediate(() => {
-                open = false
-              })
-            }
-            groups[groups.length - 1]!.push(event._tag === "TextDelta" ? event.text : event._tag)
-          }
-          return Effect.map(runStreamed(model, prompt("hi"), "streamEach", observe), ({ exit }) => {
+        const groups = Effect.map(
+          StreamCalls.macrotaskGroups(model, prompt("hi"), "streamEach"),
+          ({ exit, groups }) => {
             assert.isTrue(Exit.isSuccess(exit), String(exit))
             return groups
-          })
-        })
+          }
+        )
         // the emulator writes a whole answer at once: its deltas and the Finish come together
         yield* emulator.script([{ _tag: "Reply", chunks: ["Hel", "lo ", "there"] }])
         assert.deepStrictEqual(yield* groups, [["Hel", "lo ", "there", "Finish"]])

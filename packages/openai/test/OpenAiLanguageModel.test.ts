@@ -1,5 +1,5 @@
 import { LanguageModel, LlmError, type StreamEvent, Timeout } from "@effect-llm/core"
-import { Emulator } from "@effect-llm/testing"
+import { Emulator, StreamCalls } from "@effect-llm/testing"
 import { assert, describe, layer } from "@effect/vitest"
 import { Chunk, Duration, Effect, Exit, Fiber, Schema, Stream, Tracer } from "effect"
 
@@ -133,25 +133,9 @@ layer(TestLayer, { excludeTestServices: true })("OpenAiLanguageModel", (it) => {
 
       it.effect("streamEach: the events of one network read come in turn, in order, before the next macrotask", () =>
         Effect.gen(function*() {
-          // the events onEvent gets, grouped by the macrotask they come in (no timer: a group ends
-          // with the `setImmediate` its first event scheduled)
-          const groups = Effect.suspend(() => {
-            const groups: Array<Array<string>> = []
-            let open = false
-            const observe = (event: StreamEvent.StreamEvent) => {
-              if (!open) {
-                open = true
-                groups.push([])
-                setImmediate(() => {
-                  open = false
-                })
-              }
-              groups[groups.length - 1]!.push(event._tag === "TextDelta" ? event.text : event._tag)
-            }
-            return Effect.map(runStreamed(model, hello, "streamEach", observe), ({ exit }) => {
-              assert.isTrue(Exit.isSuccess(exit), String(exit))
-              return groups
-            })
+          const groups = Effect.map(StreamCalls.macrotaskGroups(model, hello, "streamEach"), ({ exit, groups }) => {
+            assert.isTrue(Exit.isSuccess(exit), String(exit))
+            return groups
           })
           // the emulator writes a whole answer at once: its deltas and the Finish come together
           yield* script([{ _tag: "Reply", chunks: ["Hel", "lo ", "wor", "ld"] }])

@@ -1,5 +1,4 @@
 import type { LlmError, StreamEvent } from "@effect-llm/core"
-import type { GenerateRequest } from "@effect-llm/core/GenerateRequest"
 import type * as LanguageModel from "@effect-llm/core/LanguageModel"
 import { Emulator, StreamCalls } from "@effect-llm/testing"
 import { Effect, Exit, Layer, Redacted } from "effect"

@@ -143,3 +143,36 @@ export const takeFirst = <E, R>(
       }
       return events
     })
+
+/**
+ * A streamed call through `api`, its events grouped by the macrotask they reached the caller in
+ * (no timer: a group ends with the `setImmediate` its first event scheduled), each event as its text
+ * (a delta) or its tag. Shows which events were delivered together (those of one network read).
+ *
+ * @since 0.1.0
+ * @category running
+ */
+export const macrotaskGroups = <E, R>(
+  model: LanguageModel.With<E, R>,
+  request: GenerateRequest,
+  api: Api
+): Effect.Effect<
+  { readonly groups: ReadonlyArray<ReadonlyArray<string>>; readonly exit: Exit.Exit<void, E> },
+  never,
+  R
+> =>
+  Effect.suspend(() => {
+    const groups: Array<Array<string>> = []
+    let open = false
+    const observe = (event: StreamEvent.StreamEvent) => {
+      if (!open) {
+        open = true
+        groups.push([])
+        setImmediate(() => {
+          open = false
+        })
+      }
+      groups[groups.length - 1]!.push(event._tag === "TextDelta" ? event.text : event._tag)
+    }
+    return Effect.map(run(model, request, api, observe), ({ exit }) => ({ groups, exit }))
+  })

@@ -278,21 +278,27 @@ describe("chaos", () => {
     { timeout: 120_000 }
   )
 
+  /** An emulator and both providers' models under the preset, for the interruption tests. */
+  const presetModels = Effect.gen(function*() {
+    const emulator = yield* Emulator.make({ seed: 1 })
+    const apiKey = Redacted.make("sk-chaos-secret-key")
+    const openAi = yield* Layer.build(OpenAiClient.layer({ apiKey, baseUrl: emulator.openAiBaseUrl }))
+    const anthropic = yield* Layer.build(AnthropicClient.layer({ apiKey, baseUrl: emulator.anthropicBaseUrl }))
+    const models = [
+      OpenAiLanguageModel.make("gpt-5-mini").pipe(LanguageModel.provideContext(openAi), Resilience.standard()),
+      AnthropicLanguageModel.make("claude-haiku-4-5").pipe(
+        LanguageModel.provideContext(anthropic),
+        Resilience.standard()
+      )
+    ]
+    return { emulator, models }
+  })
+
   it.live(
     "a caller's interruption reaches the server as a disconnect: generate, stream and streamEach, through the preset",
     () =>
       Effect.gen(function*() {
-        const emulator = yield* Emulator.make({ seed: 1 })
-        const apiKey = Redacted.make("sk-chaos-secret-key")
-        const openAi = yield* Layer.build(OpenAiClient.layer({ apiKey, baseUrl: emulator.openAiBaseUrl }))
-        const anthropic = yield* Layer.build(AnthropicClient.layer({ apiKey, baseUrl: emulator.anthropicBaseUrl }))
-        const models = [
-          OpenAiLanguageModel.make("gpt-5-mini").pipe(LanguageModel.provideContext(openAi), Resilience.standard()),
-          AnthropicLanguageModel.make("claude-haiku-4-5").pipe(
-            LanguageModel.provideContext(anthropic),
-            Resilience.standard()
-          )
-        ]
+        const { emulator, models } = yield* presetModels
         const CALLS = 30
         const slow: Emulator.Step = { _tag: "SlowFirstByte", delayMs: 5000 }
         yield* emulator.script(Array.from({ length: CALLS }, () => slow))
@@ -344,17 +350,7 @@ describe("chaos", () => {
     "a caller's interruption while it handles an event reaches the server as a disconnect, for stream and streamEach",
     () =>
       Effect.gen(function*() {
-        const emulator = yield* Emulator.make({ seed: 1 })
-        const apiKey = Redacted.make("sk-chaos-secret-key")
-        const openAi = yield* Layer.build(OpenAiClient.layer({ apiKey, baseUrl: emulator.openAiBaseUrl }))
-        const anthropic = yield* Layer.build(AnthropicClient.layer({ apiKey, baseUrl: emulator.anthropicBaseUrl }))
-        const models = [
-          OpenAiLanguageModel.make("gpt-5-mini").pipe(LanguageModel.provideContext(openAi), Resilience.standard()),
-          AnthropicLanguageModel.make("claude-haiku-4-5").pipe(
-            LanguageModel.provideContext(anthropic),
-            Resilience.standard()
-          )
-        ]
+        const { emulator, models } = yield* presetModels
         // the answer stalls after its second chunk, so only the client can end the request
         yield* emulator.script(Array.from({ length: 4 }, () => ({ _tag: "Stall", afterChunks: 2 }) as const))
         for (let i = 0; i < 4; i++) {

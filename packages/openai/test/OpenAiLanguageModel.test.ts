@@ -26,6 +26,20 @@ import {
 
 const apis = ["responses", "chat-completions"] as const
 
+/** A tracer that keeps every span it makes (over the tracer in context). */
+const recordingTracer = Effect.tracerWith((base) => {
+  const spans: Array<Tracer.Span> = []
+  const recording = Tracer.make({
+    span: (...args) => {
+      const span = base.span(...args)
+      spans.push(span)
+      return span
+    },
+    context: (f, fiber) => base.context(f, fiber)
+  })
+  return Effect.succeed({ recording, spans })
+})
+
 // Real HTTP over loopback: the live clock (no TestServices) so that waiting for the emulator works.
 layer(TestLayer, { excludeTestServices: true })("OpenAiLanguageModel", (it) => {
   for (const api of apis) {
@@ -651,17 +665,7 @@ layer(TestLayer, { excludeTestServices: true })("OpenAiLanguageModel", (it) => {
 
     it.effect("every call gets a chat span with the server address and port", () =>
       Effect.gen(function*() {
-        const spans: Array<Tracer.Span> = []
-        const recording = yield* Effect.tracerWith((base) =>
-          Effect.succeed(Tracer.make({
-            span: (...args) => {
-              const span = base.span(...args)
-              spans.push(span)
-              return span
-            },
-            context: (f, fiber) => base.context(f, fiber)
-          }))
-        )
+        const { recording, spans } = yield* recordingTracer
         const emulator = yield* Emulator.Emulator
         const port = Number(new URL(emulator.url).port)
         const model = OpenAiLanguageModel.make("gpt-5-mini")
@@ -687,17 +691,7 @@ layer(TestLayer, { excludeTestServices: true })("OpenAiLanguageModel", (it) => {
     for (const via of streamApis) {
       it.effect(`${via}: a call left early or interrupted still ends its chat span`, () =>
         Effect.gen(function*() {
-          const spans: Array<Tracer.Span> = []
-          const recording = yield* Effect.tracerWith((base) =>
-            Effect.succeed(Tracer.make({
-              span: (...args) => {
-                const span = base.span(...args)
-                spans.push(span)
-                return span
-              },
-              context: (f, fiber) => base.context(f, fiber)
-            }))
-          )
+          const { recording, spans } = yield* recordingTracer
           const model = OpenAiLanguageModel.make("gpt-5-mini")
           // left after its first event (inside its onEvent, for streamEach)
           yield* script([{ _tag: "ChunkDelay", delayMs: 2_000, text: "a b c d e f g h i j k l" }])

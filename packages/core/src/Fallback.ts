@@ -37,7 +37,7 @@ import * as Stream from "effect/Stream"
 import * as CallEvent from "./CallEvent.js"
 import type { Attempt, Completion } from "./Completion.js"
 import type { GenerateRequest } from "./GenerateRequest.js"
-import { always, mapFinish } from "./internal/each.js"
+import { always, beforeFirstEvent, withTrail } from "./internal/each.js"
 import * as internal from "./internal/resilienceTrail.js"
 import * as internalStream from "./internal/stream.js"
 import * as InvalidOptions from "./InvalidOptions.js"
@@ -118,7 +118,7 @@ export const to: {
     const fallingBack = (
       request: GenerateRequest,
       first: Effect.Effect<Completion, E, R>,
-      second: (trail: ReadonlyArray<Attempt>) => Effect.Effect<Completion, E2, R2>,
+      second: (request: GenerateRequest, trail: ReadonlyArray<Attempt>) => Effect.Effect<Completion, E2, R2>,
       canMove: () => boolean
     ): Effect.Effect<Completion, E | E2, R | R2> =>
       Effect.catchAll(first, (error): Effect.Effect<Completion, E | E2, R2> => {
@@ -127,41 +127,26 @@ export const to: {
         return Effect.zipRight(
           switchTo(request, error),
           Effect.tapError(
-            second(trail),
+            second(forOther(request), trail),
             (next) => Effect.sync(() => internal.setTrail(next, [...trail, ...internal.trailOf(next, other)]))
           )
         )
       })
+    const generateOther = (request: GenerateRequest, trail: ReadonlyArray<Attempt>) =>
+      Effect.map(other.generate(request), (completion) => internal.prependTrail(completion, trail))
     return LanguageModel.make<E | E2, R | R2>({
       provider: self.provider,
       model: self.model,
       // no wait of its own: the chain enforces deadlines when both of its models do
       enforcesDeadlines: self.enforcesDeadlines === true && other.enforcesDeadlines === true,
-      generate: (request) =>
-        fallingBack(
-          request,
-          self.generate(request),
-          (trail) =>
-            Effect.map(other.generate(forOther(request)), (completion) => internal.prependTrail(completion, trail)),
-          always
-        ),
+      generate: (request) => fallingBack(request, self.generate(request), generateOther, always),
       streamEach: (request, onEvent) => {
-        // as a stream: moves on only until its first event reached the caller
-        let emitted = false
-        const each: LanguageModel.OnEvent = (event) => {
-          emitted = true
-          return onEvent(event)
-        }
+        const first = beforeFirstEvent(onEvent)
         return fallingBack(
           request,
-          self.streamEach(request, each),
-          (trail) =>
-            mapFinish(
-              (onEvent) => other.streamEach(forOther(request), onEvent),
-              onEvent,
-              (completion) => Effect.succeed(internal.prependTrail(completion, trail))
-            ),
-          () => !emitted
+          self.streamEach(request, first.onEvent),
+          (request, trail) => withTrail((onEvent) => other.streamEach(request, onEvent), onEvent, trail),
+          first.before
         )
       },
       stream: (request) =>

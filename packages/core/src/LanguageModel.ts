@@ -70,8 +70,8 @@ export interface With<out E, out R = never> extends Pipeable {
   readonly stream: (request: GenerateRequest) => Stream.Stream<StreamEvent, E, R>
   /**
    * The same streamed call as `stream` without an Effect `Stream`: `onEvent` runs for each event as
-   * it arrives (the next is not read ahead of more than one network read while it runs), and the
-   * call succeeds with the `Completion` of its `Finish`. Policies and adapters that implement it
+   * it arrives (the events of one network read in turn; while it runs, the provider adapters read
+   * ahead one event at most), and the call succeeds with the `Completion` of its `Finish`. Policies and adapters that implement it
    * run no `Stream` at all; running a `Stream` costs a fixed few hundred microseconds of CPU (see
    * the README's "Overhead, measured"). The semantics are `stream`'s: retries and fallbacks only
    * before the first event, `StreamInterrupted` with the partial text after it.

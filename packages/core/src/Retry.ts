@@ -42,7 +42,7 @@ import * as Stream from "effect/Stream"
 import * as CallEvent from "./CallEvent.js"
 import type { Attempt, Completion } from "./Completion.js"
 import type { GenerateRequest } from "./GenerateRequest.js"
-import { always, mapFinish } from "./internal/each.js"
+import { always, beforeFirstEvent, withTrail } from "./internal/each.js"
 import * as internal from "./internal/resilienceTrail.js"
 import * as internalStream from "./internal/stream.js"
 import { policyWait as sleepWithin } from "./internal/timeoutDeadline.js"
@@ -411,7 +411,7 @@ export const withPolicy: {
      */
     const retrying = <E, R>(
       request: GenerateRequest,
-      call: (trail: ReadonlyArray<Attempt> | undefined) => Effect.Effect<Completion, E, R>,
+      call: (request: GenerateRequest, trail: ReadonlyArray<Attempt> | undefined) => Effect.Effect<Completion, E, R>,
       retriable: () => boolean
     ): Effect.Effect<Completion, E, R> =>
       Effect.clockWith((clock) => {
@@ -420,7 +420,7 @@ export const withPolicy: {
         policy.budget?.recordCall(provider, first)
         let run: Run | undefined
         const attempt = (started: number): Effect.Effect<Completion, E, R> =>
-          Effect.catchAll(call(run?.trail), (error) => {
+          Effect.catchAll(call(request, run?.trail), (error) => {
             if (!retriable()) return Effect.fail(error)
             run ??= new Run(policy.schedule.initial)
             return Effect.flatMap(decide(policy, run, provider, model, error, started, clock), (delay) =>
@@ -440,33 +440,23 @@ export const withPolicy: {
       })
     return LanguageModel.transform(self, {
       keepsDeadlines: true,
-      generate: (generate) => (request) =>
-        retrying(
-          request,
-          (trail) =>
-            trail === undefined
-              ? generate(request)
-              : Effect.map(generate(request), (completion) => internal.prependTrail(completion, trail)),
-          always
-        ),
+      generate: (generate) => {
+        // made once per model: a call allocates nothing for its attempts but the retries
+        const call = (request: GenerateRequest, trail: ReadonlyArray<Attempt> | undefined) =>
+          trail === undefined
+            ? generate(request)
+            : Effect.map(generate(request), (completion) => internal.prependTrail(completion, trail))
+        return (request) => retrying(request, call, always)
+      },
       streamEach: (streamEach) => (request, onEvent) => {
-        // as a stream: retried only until its first event reached the caller
-        let emitted = false
-        const each: LanguageModel.OnEvent = (event) => {
-          emitted = true
-          return onEvent(event)
-        }
+        const first = beforeFirstEvent(onEvent)
         return retrying(
           request,
-          (trail) =>
+          (request, trail) =>
             trail === undefined
-              ? streamEach(request, each)
-              : mapFinish(
-                (onEvent) => streamEach(request, onEvent),
-                each,
-                (completion) => Effect.succeed(internal.prependTrail(completion, trail))
-              ),
-          () => !emitted
+              ? streamEach(request, first.onEvent)
+              : withTrail((onEvent) => streamEach(request, onEvent), first.onEvent, trail),
+          first.before
         )
       },
       stream: (stream) => (request) =>

@@ -270,6 +270,9 @@ export const withTimeouts: {
       schedule: scheduleOn(clock, fiber, (fiber) => runtimeOf(fiber))
     })
   }
+  /** A streamed call with no phase to time (`deadline`: its total, if any). */
+  const untimed = (deadline: number | undefined) =>
+    firstToken === undefined && idle === undefined && deadline === undefined && connect === undefined
   return LanguageModel.transform(self, {
     keepsDeadlines: true,
     generate: (generate) => (request) => {
@@ -296,7 +299,7 @@ export const withTimeouts: {
     streamEach: delegate
       ? (streamEach) => (request, onEvent) => {
         const deadline = callDeadline(request)
-        if (firstToken === undefined && idle === undefined && deadline === undefined && connect === undefined) {
+        if (untimed(deadline)) {
           return streamEach(request, onEvent)
         }
         return Effect.withFiberRuntime((fiber) =>
@@ -306,7 +309,7 @@ export const withTimeouts: {
       : undefined,
     stream: (stream) => (request) => {
       const deadline = callDeadline(request)
-      if (firstToken === undefined && idle === undefined && deadline === undefined && connect === undefined) {
+      if (untimed(deadline)) {
         return stream(request)
       }
       if (delegate) {

@@ -87,6 +87,16 @@ const assertNoSecrets = (spans: ReadonlyArray<ReadableSpan>) => {
 }
 
 describe.each(setups)("telemetry through $name", (setup) => {
+  /** A provider attempt's span: CLIENT, with the GenAI attributes of the test's request. */
+  const assertClientRequest = (span: ReadableSpan) => {
+    const a = span.attributes
+    assert.strictEqual(span.kind, 2) // CLIENT
+    assert.strictEqual(a["gen_ai.operation.name"], "chat")
+    assert.strictEqual(a["gen_ai.provider.name"], setup.name)
+    assert.strictEqual(a["gen_ai.request.model"], setup.model)
+    assert.strictEqual(a["gen_ai.request.max_tokens"], 50)
+    assert.strictEqual(a["gen_ai.request.temperature"], 0)
+  }
   const run = <A, E>(
     body: (
       model: LanguageModel.With<any>,
@@ -109,12 +119,7 @@ describe.each(setups)("telemetry through $name", (setup) => {
         const [span] = spans.getFinishedSpans().filter((s) => s.name === `chat ${setup.model}`)
         assert.isDefined(span)
         const a = span!.attributes
-        assert.strictEqual(span!.kind, 2) // CLIENT
-        assert.strictEqual(a["gen_ai.operation.name"], "chat")
-        assert.strictEqual(a["gen_ai.provider.name"], setup.name)
-        assert.strictEqual(a["gen_ai.request.model"], setup.model)
-        assert.strictEqual(a["gen_ai.request.max_tokens"], 50)
-        assert.strictEqual(a["gen_ai.request.temperature"], 0)
+        assertClientRequest(span!)
         assert.strictEqual(a["gen_ai.request.stream"], false)
         assert.strictEqual(a["gen_ai.response.model"], completion.servedModel)
         assert.match(String(a["gen_ai.response.model"]), /\d/)
@@ -222,12 +227,7 @@ describe.each(setups)("telemetry through $name", (setup) => {
             finish._tag === "Finish" ? finish.completion.usage.outputTokens : -1
           )
           // the provider attempt: a CLIENT span with the GenAI request and response attributes
-          assert.strictEqual(span!.kind, 2) // CLIENT
-          assert.strictEqual(a["gen_ai.operation.name"], "chat")
-          assert.strictEqual(a["gen_ai.provider.name"], setup.name)
-          assert.strictEqual(a["gen_ai.request.model"], setup.model)
-          assert.strictEqual(a["gen_ai.request.max_tokens"], 50)
-          assert.strictEqual(a["gen_ai.request.temperature"], 0)
+          assertClientRequest(span!)
           if (finish._tag === "Finish") {
             assert.strictEqual(a["gen_ai.response.model"], finish.completion.servedModel)
             assert.strictEqual(a["gen_ai.response.id"], finish.completion.responseId)

@@ -4,6 +4,14 @@ import { MockLanguageModel } from "@effect-llm/testing"
 import { assert, describe, it } from "@effect/vitest"
 import { Chunk, Clock, Duration, Effect, Exit, Fiber, Option, Stream, TestClock } from "effect"
 
+/** The failure of a scripted stream cut after its chunks "a" and "b". */
+const interrupted = new LlmError.StreamInterrupted({
+  provider: "mock",
+  model: "mock-model",
+  partialText: "ab",
+  detail: "cut"
+})
+
 const request = (content: string) => ({ messages: [{ role: "user" as const, content }] })
 
 const overloaded = new LlmError.Overloaded({ provider: "mock", model: "mock-model", status: 529 })
@@ -169,12 +177,6 @@ describe("MockLanguageModel", () => {
 
   it.effect("a stream fails after N chunks with failAfter", () =>
     Effect.gen(function*() {
-      const interrupted = new LlmError.StreamInterrupted({
-        provider: "mock",
-        model: "mock-model",
-        partialText: "ab",
-        detail: "cut"
-      })
       const mock = yield* MockLanguageModel.make({
         script: [
           { chunks: ["a", "b", "c"], failAfter: { chunks: 2, error: interrupted } },
@@ -305,12 +307,6 @@ describe("MockLanguageModel", () => {
 
   it.effect("streamEach: failAfter fails after the same chunks; a delayed failure fails after its delay", () =>
     Effect.gen(function*() {
-      const interrupted = new LlmError.StreamInterrupted({
-        provider: "mock",
-        model: "mock-model",
-        partialText: "ab",
-        detail: "cut"
-      })
       const cut = yield* bothWays({
         chunks: ["a", "b", "c"],
         chunkDelay: "1 second",

@@ -289,9 +289,21 @@ interface Rule {
   readonly limit: Limit
   readonly zone: DateTime.TimeZone | undefined
   readonly windowKey: string
+  /** The scope and store key of each user or feature seen (made once, not built per call). */
+  readonly keys: Map<string, Scoped>
   /** The last calendar window computed (zoned date math is slow: reuse it until it ends). */
   cached: { readonly start: number; readonly end: number; readonly window: BudgetStore.Window } | undefined
 }
+
+/** A rule as it applies to one request: its scope (`user:<id>`, ...) and its store key. */
+interface Scoped {
+  readonly rule: Rule
+  readonly scope: string
+  readonly key: string
+}
+
+/** At most this many scopes per rule keep their strings (past it they are built per call). */
+const maxCachedScopes = 10_000
 
 /** Options checked once, when the policy is built: the limits and their time zones, the TTL. */
 interface Checked {
@@ -411,7 +423,7 @@ type Draft =
   | {
     readonly _tag: "Reserve"
     readonly target: Tokenizer.Target
-    readonly scoped: ReadonlyArray<{ readonly rule: Rule; readonly scope: string }>
+    readonly scoped: ReadonlyArray<Scoped>
     readonly plan: (k: number) => Plan
     readonly reservation: BudgetStore.ReserveRequest
   }
@@ -425,6 +437,7 @@ const makeEnforcer = (options: Options, checked: Checked) => {
     limit,
     zone,
     windowKey: windowKeyOf(limit.window),
+    keys: new Map(),
     cached: undefined
   }))
   const perRequest = options.perRequest
@@ -448,16 +461,21 @@ const makeEnforcer = (options: Options, checked: Checked) => {
   const applies = (rule: Rule, request: GenerateRequest): boolean =>
     rule.scope === "global" || (rule.scope === "user" ? request.user !== undefined : request.feature !== undefined)
 
-  const applicable = (request: GenerateRequest): ReadonlyArray<{ readonly rule: Rule; readonly scope: string }> => {
-    const out: Array<{ readonly rule: Rule; readonly scope: string }> = []
+  const scopedOf = (rule: Rule, id: string): Scoped => {
+    let scoped = rule.keys.get(id)
+    if (scoped === undefined) {
+      const scope = rule.scope === "global" ? "global" : `${rule.scope}:${id}`
+      scoped = { rule, scope, key: `budget:${scope}:${rule.limit.unit}:${rule.windowKey}` }
+      if (rule.keys.size < maxCachedScopes) rule.keys.set(id, scoped)
+    }
+    return scoped
+  }
+
+  const applicable = (request: GenerateRequest): ReadonlyArray<Scoped> => {
+    const out: Array<Scoped> = []
     for (const rule of rules) {
       if (!applies(rule, request)) continue
-      const scope = rule.scope === "global"
-        ? "global"
-        : rule.scope === "user"
-        ? `user:${request.user}`
-        : `feature:${request.feature}`
-      out.push({ rule, scope })
+      out.push(scopedOf(rule, rule.scope === "global" ? "" : rule.scope === "user" ? request.user! : request.feature!))
     }
     return out
   }
@@ -636,10 +654,10 @@ const makeEnforcer = (options: Options, checked: Checked) => {
       items: scoped.map(({ rule, scope }) => ({ scope, unit: rule.limit.unit }))
     })
     if (scoped.length === 0) return { _tag: "Free", plan: plan(kMax) }
-    const items = scoped.map(({ rule, scope }): BudgetStore.Item => {
+    const items = scoped.map(({ key, rule }): BudgetStore.Item => {
       const usdUnit = rule.limit.unit === "usd"
       return {
-        key: `budget:${scope}:${rule.limit.unit}:${rule.windowKey}`,
+        key,
         limit: usdUnit ? Math.round(rule.limit.amount * NANO) : rule.limit.amount,
         window: windowFor(rule, now),
         base: usdUnit ? inputNano : inputTokens,

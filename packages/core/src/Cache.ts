@@ -64,6 +64,7 @@ import * as CallEvent from "./CallEvent.js"
 import type { CacheStatus, Completion } from "./Completion.js"
 import type { GenerateRequest } from "./GenerateRequest.js"
 import * as flight from "./internal/cacheFlight.js"
+import * as each from "./internal/each.js"
 import { clockOf, type Given, Known, runtimeOf, withGiven, withGivenFiber } from "./internal/given.js"
 import * as internalStream from "./internal/stream.js"
 import * as InvalidOptions from "./InvalidOptions.js"
@@ -276,9 +277,9 @@ const apply = <E, R, RS>(
   const after = (store: CacheStoreNs.Service, request: GenerateRequest) =>
   (
     current: flight.Flight<E>,
-    exit: Exit.Exit<Completion | undefined, E>
+    exit: Exit.Exit<Completion, E>
   ): Effect.Effect<void> | undefined => {
-    if (Exit.isFailure(exit) || exit.value === undefined || !cacheable(exit.value)) return undefined
+    if (Exit.isFailure(exit) || !cacheable(exit.value)) return undefined
     const completion = exit.value
     const entryOf = (now: number): CacheStoreNs.Entry =>
       current.kind === "stream"
@@ -303,36 +304,24 @@ const apply = <E, R, RS>(
   const runGenerate =
     (generate: (request: GenerateRequest) => Effect.Effect<Completion, E, R>) =>
     (request: GenerateRequest) =>
-    (_: flight.Flight<E>): Effect.Effect<Completion | undefined, E, R> => generate(request)
+    (_: flight.Flight<E>): Effect.Effect<Completion, E, R> => generate(request)
 
-  const runStream =
-    (stream: (request: GenerateRequest) => Stream.Stream<StreamEvent.StreamEvent, E, R>) =>
-    (request: GenerateRequest) =>
-    (current: flight.Flight<E>): Effect.Effect<Completion | undefined, E, R> =>
-      Effect.clockWith((clock) => {
-        let last = clock.unsafeCurrentTimeMillis()
-        let completion: Completion | undefined
-        return Effect.map(
-          Stream.runForEachChunk(stream(request), (chunk) =>
-            Effect.sync(() => {
-              let pushed = false
-              for (const event of chunk) {
-                if (completion !== undefined) break
-                if (event._tag === "TextDelta") {
-                  const now = clock.unsafeCurrentTimeMillis()
-                  current.chunks.push(event.text)
-                  current.delays.push(now - last)
-                  last = now
-                  pushed = true
-                } else {
-                  completion = event.completion
-                }
-              }
-              if (pushed) flight.notify(current)
-            })),
-          () => completion
-        )
+  // a streamed upstream call (for `stream` and `streamEach` callers alike) runs the model's
+  // `streamEach`: no Effect `Stream` of its own; the deltas are buffered for every reader
+  const runStream = (request: GenerateRequest) => (current: flight.Flight<E>): Effect.Effect<Completion, E, R> =>
+    Effect.clockWith((clock) => {
+      let last = clock.unsafeCurrentTimeMillis()
+      return self.streamEach(request, (event) => {
+        if (event._tag === "TextDelta") {
+          const now = clock.unsafeCurrentTimeMillis()
+          current.chunks.push(event.text)
+          current.delays.push(now - last)
+          last = now
+          flight.notify(current)
+        }
+        return Effect.void
       })
+    })
 
   /**
    * Joins the flight for `key` or starts one, in plain code: call where nothing can interrupt before
@@ -345,7 +334,7 @@ const apply = <E, R, RS>(
     request: GenerateRequest,
     key: string,
     kind: "generate" | "stream",
-    run: (current: flight.Flight<E>) => Effect.Effect<Completion | undefined, E, R>
+    run: (current: flight.Flight<E>) => Effect.Effect<Completion, E, R>
   ): { readonly flight: flight.Flight<E>; readonly waiter: flight.Waiter; readonly joined: boolean } => {
     const existing = registry.get(key)
     if (existing !== undefined) return { flight: existing, waiter: flight.join(existing), joined: true }
@@ -361,7 +350,7 @@ const apply = <E, R, RS>(
     request: GenerateRequest,
     key: string,
     kind: "generate" | "stream",
-    run: (current: flight.Flight<E>) => Effect.Effect<Completion | undefined, E, R>
+    run: (current: flight.Flight<E>) => Effect.Effect<Completion, E, R>
   ): Effect.Effect<{ readonly flight: flight.Flight<E>; readonly waiter: flight.Waiter }, never, R> =>
     Effect.withFiberRuntime((fiber, status) => {
       const entered = enter(fiber, status.runtimeFlags, store, request, key, kind, run)
@@ -371,22 +360,45 @@ const apply = <E, R, RS>(
       )
     })
 
+  const texts = (entry: CacheStoreNs.Entry): ReadonlyArray<string> =>
+    entry.chunks ?? (entry.completion.text.length > 0 ? [entry.completion.text] : [])
+  const paced = (entry: CacheStoreNs.Entry): ReadonlyArray<number> | undefined =>
+    replayPacing && entry.chunks !== undefined ? entry.delays : undefined
+
   const replay = (entry: CacheStoreNs.Entry, completion: Completion): Stream.Stream<StreamEvent.StreamEvent> => {
-    const texts = entry.chunks ?? (entry.completion.text.length > 0 ? [entry.completion.text] : [])
+    const chunks = texts(entry)
     const last = StreamEvent.finish(completion)
-    const delays = entry.delays
-    if (!replayPacing || delays === undefined || entry.chunks === undefined) {
-      const events: Array<StreamEvent.StreamEvent> = texts.map(StreamEvent.textDelta)
+    const delays = paced(entry)
+    if (delays === undefined) {
+      const events: Array<StreamEvent.StreamEvent> = chunks.map(StreamEvent.textDelta)
       events.push(last)
       return Stream.fromIterable(events)
     }
-    if (texts.length === 0) return Stream.succeed(last)
-    const paced = Stream.mapEffect(Stream.range(0, texts.length - 1), (i) => {
-      const delta = StreamEvent.textDelta(texts[i]!)
+    if (chunks.length === 0) return Stream.succeed(last)
+    const deltas = Stream.mapEffect(Stream.range(0, chunks.length - 1), (i) => {
+      const delta = StreamEvent.textDelta(chunks[i]!)
       const delay = delays[i] ?? 0
       return delay > 0 ? Effect.as(Effect.sleep(delay), delta) : Effect.succeed(delta)
     })
-    return Stream.concat(paced, Stream.succeed(last))
+    return Stream.concat(deltas, Stream.succeed(last))
+  }
+
+  /** {@link replay} through a `streamEach` callback: the same events (and pacing); the completion as result. */
+  const replayEach = (
+    entry: CacheStoreNs.Entry,
+    completion: Completion,
+    onEvent: LanguageModel.OnEvent
+  ): Effect.Effect<Completion> => {
+    const chunks = texts(entry)
+    const delays = paced(entry)
+    let i = 0
+    const next = (): Effect.Effect<Completion> => {
+      if (i === chunks.length) return Effect.as(onEvent(StreamEvent.finish(completion)), completion)
+      const delay = delays === undefined ? 0 : delays[i] ?? 0
+      const delta = onEvent(StreamEvent.textDelta(chunks[i++]!))
+      return Effect.flatMap(delay > 0 ? Effect.zipRight(Effect.sleep(delay), delta) : delta, next)
+    }
+    return Effect.suspend(next)
   }
 
   return LanguageModel.transform(self, {
@@ -442,8 +454,47 @@ const apply = <E, R, RS>(
         })
       }
     },
+    streamEach: (streamEach) => (request, onEvent) => {
+      if (!applies(request)) {
+        return Effect.zipRight(
+          report(request, "bypass"),
+          each.mapFinish(
+            (onEvent) => streamEach(request, onEvent),
+            onEvent,
+            (completion) => Effect.succeed(bypassed(completion))
+          )
+        )
+      }
+      return withGivenFiber(getStore, (store, fiber) => {
+        const key = CacheKey.make(self, request, keyOptions)
+        const shared = Effect.uninterruptibleMask((restore) =>
+          Effect.flatMap(
+            acquire(store, request, key, "stream", runStream(request)),
+            ({ flight: current, waiter }) =>
+              Effect.ensuring(
+                restore(
+                  flight.each(
+                    current,
+                    (completion) => withStatus(completion, flight.statusOf(current, waiter)),
+                    onEvent
+                  )
+                ),
+                flight.leave(registry, current, waiter)
+              )
+          )
+        )
+        if (request.cache?.mode === "refresh" || registry.has(key)) return shared
+        const sync = store.sync
+        const found = sync !== undefined
+          ? Effect.sync(() => Option.fromNullable(sync.get(key, clockOf(fiber).unsafeCurrentTimeMillis())))
+          : lookup(store, key)
+        return Effect.flatMap(found, (entry) => {
+          if (Option.isNone(entry)) return shared
+          return Effect.zipRight(report(request, "hit", "store"), replayEach(entry.value, hit(entry.value), onEvent))
+        })
+      })
+    },
     stream: (stream) => {
-      const run = runStream(stream)
       return (request) => {
         if (!applies(request)) {
           return internalStream.unwrap(Effect.as(
@@ -458,7 +509,7 @@ const apply = <E, R, RS>(
           const key = CacheKey.make(self, request, keyOptions)
           const shared = Effect.map(
             Effect.acquireRelease(
-              acquire(store, request, key, "stream", run(request)),
+              acquire(store, request, key, "stream", runStream(request)),
               ({ flight: current, waiter }) => flight.leave(registry, current, waiter)
             ),
             ({ flight: current, waiter }) =>

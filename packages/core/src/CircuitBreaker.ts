@@ -156,6 +156,16 @@ const withConfig = <E, R, RS = never>(
   const given: Given<BreakerStore.Service, RS> = Effect.isEffect(store) ? store : new Known(store)
   const isFailure = options?.isFailure ?? defaultIsFailure
   const provider = self.provider
+  // the store key of each model called, made once (not a string built and hashed per call)
+  const keys = new Map<string, string>()
+  const keyOf = (model: string): string => {
+    let k = keys.get(model)
+    if (k === undefined) {
+      k = key(provider, model)
+      if (keys.size < 1_000) keys.set(model, k)
+    }
+    return k
+  }
   const outcomeOf = (exit: Exit.Exit<unknown, unknown>): BreakerStore.Outcome => {
     if (exit._tag === "Success") return "success"
     const failure = Cause.failureOption(exit.cause)
@@ -188,7 +198,7 @@ const withConfig = <E, R, RS = never>(
     model: string,
     f: (record: (exit: Exit.Exit<unknown, unknown>) => Effect.Effect<void>) => Effect.Effect<A, E2, R2>
   ): Effect.Effect<A, E2 | LlmError.CircuitOpen, R2 | RS> => {
-    const k = key(provider, model)
+    const k = keyOf(model)
     return withGivenAndClock(given, (store, clock) => {
       const sync = store.sync
       if (sync !== undefined) {

@@ -296,7 +296,7 @@ export const metrics = {
 type Counter = Metric.Metric.Counter<number>
 type Histogram = Metric.Metric<MetricKeyType.MetricKeyType.Histogram, number, MetricState.MetricState.Histogram>
 
-const taggedCache = new Map<string, {
+interface Tagged {
   readonly calls: Counter
   readonly input: Counter
   readonly cached: Counter
@@ -304,41 +304,56 @@ const taggedCache = new Map<string, {
   readonly output: Counter
   readonly cost: Counter
   readonly latency: Histogram
-}>()
+}
+
+// provider -> model -> outcome: looked up with the strings a call already has (no key built and
+// hashed per call); at most `maxTagged` sets are kept
+const taggedCache = new Map<string, Map<string, Map<string, Tagged>>>()
+let taggedCount = 0
+const maxTagged = 10_000
+
+const makeTagged = (provider: string, model: string, outcome: string): Tagged => {
+  const labels = (...pairs: ReadonlyArray<readonly [string, string]>) => pairs.map(([k, v]) => MetricLabel.make(k, v))
+  const p = ["provider", provider] as const
+  const m = ["model", model] as const
+  const o = ["outcome", outcome] as const
+  const counter = (name: string, description: string, tags: ReadonlyArray<MetricLabel.MetricLabel>): Counter =>
+    Metric.fromMetricKey(MetricKey.taggedWithLabels(MetricKey.counter(name, { description }), tags))
+  const tokens = (type: string) =>
+    counter("effect_llm.tokens", "Tokens, by provider, model and type", labels(p, m, ["type", type]))
+  return {
+    calls: counter("effect_llm.calls", "Model calls, by provider, model and outcome", labels(p, m, o)),
+    input: tokens("input"),
+    cached: tokens("cached_input"),
+    cacheWrite: tokens("cache_write"),
+    output: tokens("output"),
+    cost: counter("effect_llm.cost_usd", "Spend in USD, by provider and model", labels(p, m)),
+    latency: Metric.fromMetricKey(
+      MetricKey.taggedWithLabels(
+        MetricKey.histogram("effect_llm.latency_ms", latencyBoundaries, "Call latency in milliseconds"),
+        labels(p, m, o)
+      )
+    )
+  }
+}
 
 /**
  * The tagged metrics of one provider / model / outcome, built from their keys so that each update
  * hits a cached hook (`Metric.tagged` would look the registry up on every update).
  */
-const taggedFor = (provider: string, model: string, outcome: string) => {
-  const key = `${provider}\u0000${model}\u0000${outcome}`
-  let found = taggedCache.get(key)
-  if (found === undefined) {
-    const labels = (...pairs: ReadonlyArray<readonly [string, string]>) => pairs.map(([k, v]) => MetricLabel.make(k, v))
-    const p = ["provider", provider] as const
-    const m = ["model", model] as const
-    const o = ["outcome", outcome] as const
-    const counter = (name: string, description: string, tags: ReadonlyArray<MetricLabel.MetricLabel>): Counter =>
-      Metric.fromMetricKey(MetricKey.taggedWithLabels(MetricKey.counter(name, { description }), tags))
-    const tokens = (type: string) =>
-      counter("effect_llm.tokens", "Tokens, by provider, model and type", labels(p, m, ["type", type]))
-    found = {
-      calls: counter("effect_llm.calls", "Model calls, by provider, model and outcome", labels(p, m, o)),
-      input: tokens("input"),
-      cached: tokens("cached_input"),
-      cacheWrite: tokens("cache_write"),
-      output: tokens("output"),
-      cost: counter("effect_llm.cost_usd", "Spend in USD, by provider and model", labels(p, m)),
-      latency: Metric.fromMetricKey(
-        MetricKey.taggedWithLabels(
-          MetricKey.histogram("effect_llm.latency_ms", latencyBoundaries, "Call latency in milliseconds"),
-          labels(p, m, o)
-        )
-      )
-    }
-    if (taggedCache.size < 10_000) taggedCache.set(key, found)
+const taggedFor = (provider: string, model: string, outcome: string): Tagged => {
+  const found = taggedCache.get(provider)?.get(model)?.get(outcome)
+  if (found !== undefined) return found
+  const made = makeTagged(provider, model, outcome)
+  if (taggedCount < maxTagged) {
+    let models = taggedCache.get(provider)
+    if (models === undefined) taggedCache.set(provider, models = new Map())
+    let outcomes = models.get(model)
+    if (outcomes === undefined) models.set(model, outcomes = new Map())
+    outcomes.set(outcome, made)
+    taggedCount++
   }
-  return found
+  return made
 }
 
 /**

@@ -5,10 +5,11 @@ import type { Completion } from "@effect-llm/core/Completion"
 import type { GenerateRequest } from "@effect-llm/core/GenerateRequest"
 import type * as StreamEvent from "@effect-llm/core/StreamEvent"
 import { assert, describe, it } from "@effect/vitest"
-import { Chunk, Clock, Duration, Effect, Exit, Fiber, Layer, Metric, Stream, TestClock } from "effect"
+import { Clock, Duration, Effect, Exit, Fiber, Layer, Metric, Stream, TestClock } from "effect"
 import { expectTypeOf } from "vitest"
 import { ask, defaultModel, makeFake, provider, serverError, settle, split, usage } from "./cacheFixtures.js"
 import { refusesFor } from "./invalidOptionsFixtures.js"
+import { type Api, apis, runEvents, takeEvents } from "./streamApis.js"
 
 const Store = CacheStore.layerMemory()
 
@@ -23,8 +24,9 @@ const stores = [
   ["a store with effects only", Layer.sync(CacheStore.CacheStore, effectsOnly)]
 ] as const
 
-const collect = <E, R>(stream: Stream.Stream<StreamEvent.StreamEvent, E, R>) =>
-  Effect.map(Stream.runCollect(stream), (chunk) => split(Chunk.toReadonlyArray(chunk)))
+/** A streamed call through `api`, its events split into deltas and the finish. */
+const collect = <E, R>(model: LanguageModel.With<E, R>, request: GenerateRequest, api: Api) =>
+  Effect.map(runEvents(model, request, api), split)
 
 const lookups = () => {
   const events: Array<CallEvent.CallEvent> = []
@@ -88,8 +90,10 @@ describe("Cache", () => {
         const completion = yield* model.generate(request)
         assert.strictEqual(completion.cache, "bypass")
         assert.notInclude(read, "messages")
-        const streamed = yield* collect(model.stream(request))
-        assert.strictEqual(streamed.finish?.cache, "bypass")
+        for (const api of apis) {
+          const streamed = yield* collect(model, request, api)
+          assert.strictEqual(streamed.finish?.cache, "bypass")
+        }
         assert.notInclude(read, "messages")
       }).pipe(Effect.provide(Store)))
 
@@ -145,32 +149,34 @@ describe("Cache", () => {
         assert.strictEqual(hit.finishReason, "length")
       }).pipe(Effect.provide(Store)))
 
-    it.effect("a stream that failed or was stopped early is never cached", () =>
-      Effect.gen(function*() {
-        const fake = makeFake()
-        const model = Cache.withCache(fake.model)
-        const cut = new LlmError.StreamInterrupted({
-          provider,
-          model: defaultModel,
-          partialText: "part",
-          detail: "socket closed"
-        })
-        fake.state.script.push({ chunks: ["part"], fail: cut })
-        const failed = yield* Effect.flip(Stream.runCollect(model.stream(ask("s"))))
-        assert.strictEqual(failed, cut)
-        // the consumer stops after the first delta: the upstream call is interrupted, nothing is kept
-        fake.state.script.push({ chunks: ["a", "b", "c"], chunkDelay: "1 second" })
-        const fiber = yield* Effect.fork(Stream.runCollect(Stream.take(model.stream(ask("s")), 1)))
-        yield* TestClock.adjust("1 second")
-        const taken = yield* Fiber.join(fiber)
-        assert.strictEqual(Chunk.size(taken), 1)
-        assert.strictEqual(fake.state.interrupted, 1)
-        const full = yield* collect(model.stream(ask("s")))
-        assert.strictEqual(full.finish?.cache, "miss")
-        assert.strictEqual(fake.state.calls, 3)
-        assert.strictEqual((yield* collect(model.stream(ask("s")))).finish?.cache, "hit")
-        assert.strictEqual(fake.state.calls, 3)
-      }).pipe(Effect.provide(Store)))
+    for (const api of apis) {
+      it.effect(`a stream that failed or was stopped early is never cached (${api})`, () =>
+        Effect.gen(function*() {
+          const fake = makeFake()
+          const model = Cache.withCache(fake.model)
+          const cut = new LlmError.StreamInterrupted({
+            provider,
+            model: defaultModel,
+            partialText: "part",
+            detail: "socket closed"
+          })
+          fake.state.script.push({ chunks: ["part"], fail: cut })
+          const failed = yield* Effect.flip(runEvents(model, ask("s"), api))
+          assert.strictEqual(failed, cut)
+          // the consumer stops after the first delta: the upstream call is interrupted, nothing is kept
+          fake.state.script.push({ chunks: ["a", "b", "c"], chunkDelay: "1 second" })
+          const fiber = yield* Effect.fork(takeEvents(model, ask("s"), api, 1))
+          yield* TestClock.adjust("1 second")
+          const taken = yield* Fiber.join(fiber)
+          assert.strictEqual(taken.length, 1)
+          assert.strictEqual(fake.state.interrupted, 1)
+          const full = yield* collect(model, ask("s"), api)
+          assert.strictEqual(full.finish?.cache, "miss")
+          assert.strictEqual(fake.state.calls, 3)
+          assert.strictEqual((yield* collect(model, ask("s"), api)).finish?.cache, "hit")
+          assert.strictEqual(fake.state.calls, 3)
+        }).pipe(Effect.provide(Store)))
+    }
   })
 
   describe("controls", () => {
@@ -354,162 +360,204 @@ describe("Cache", () => {
           assert.strictEqual(completion.text, "answer 2")
         }).pipe(Effect.provide(Store)))
 
-      it.effect("a stream caller joins a generate call in flight, and the other way round", () =>
-        Effect.gen(function*() {
-          const fake = makeFake({ defaults: { delay: "1 second" } })
-          const model = Cache.withCache(fake.model)
-          const leader = yield* Effect.fork(model.generate(ask("g")))
-          yield* settle
-          const streamer = yield* Effect.fork(collect(model.stream(ask("g"))))
-          yield* settle
-          yield* TestClock.adjust("1 second")
-          assert.strictEqual((yield* Fiber.join(leader)).cache, "miss")
-          const streamed = yield* Fiber.join(streamer)
-          assert.deepStrictEqual(streamed.deltas, ["answer 1"])
-          assert.strictEqual(streamed.finish?.cache, "hit")
+      for (const api of apis) {
+        it.effect(`a stream caller joins a generate call in flight, and the other way round (${api})`, () =>
+          Effect.gen(function*() {
+            const fake = makeFake({ defaults: { delay: "1 second" } })
+            const model = Cache.withCache(fake.model)
+            const leader = yield* Effect.fork(model.generate(ask("g")))
+            yield* settle
+            const streamer = yield* Effect.fork(collect(model, ask("g"), api))
+            yield* settle
+            yield* TestClock.adjust("1 second")
+            assert.strictEqual((yield* Fiber.join(leader)).cache, "miss")
+            const streamed = yield* Fiber.join(streamer)
+            assert.deepStrictEqual(streamed.deltas, ["answer 1"])
+            assert.strictEqual(streamed.finish?.cache, "hit")
 
-          const streamLeader = yield* Effect.fork(collect(model.stream(ask("s"))))
-          yield* settle
-          const generator = yield* Effect.fork(model.generate(ask("s")))
-          yield* settle
-          yield* TestClock.adjust("1 second")
-          assert.strictEqual((yield* Fiber.join(streamLeader)).finish?.cache, "miss")
-          const generated = yield* Fiber.join(generator)
-          assert.strictEqual(generated.text, "answer 2")
-          assert.strictEqual(generated.cache, "hit")
-          assert.strictEqual(fake.state.calls, 2)
-        }).pipe(Effect.provide(Store)))
+            const streamLeader = yield* Effect.fork(collect(model, ask("s"), api))
+            yield* settle
+            const generator = yield* Effect.fork(model.generate(ask("s")))
+            yield* settle
+            yield* TestClock.adjust("1 second")
+            assert.strictEqual((yield* Fiber.join(streamLeader)).finish?.cache, "miss")
+            const generated = yield* Fiber.join(generator)
+            assert.strictEqual(generated.text, "answer 2")
+            assert.strictEqual(generated.cache, "hit")
+            assert.strictEqual(fake.state.calls, 2)
+          }).pipe(Effect.provide(Store)))
+      }
     })
   }
 
   describe("streams", () => {
-    it.effect("a finished stream is stored and replayed with the same chunks", () =>
-      Effect.gen(function*() {
-        const fake = makeFake()
-        fake.state.script.push({ chunks: ["The ", "quick ", "", "brown fox."] })
-        const model = Cache.withCache(fake.model)
-        const first = yield* collect(model.stream(ask("story")))
-        const second = yield* collect(model.stream(ask("story")))
-        assert.deepStrictEqual(first.deltas, ["The ", "quick ", "", "brown fox."])
-        assert.deepStrictEqual(second.deltas, first.deltas)
-        assert.strictEqual(first.finish?.cache, "miss")
-        assert.strictEqual(second.finish?.cache, "hit")
-        assert.strictEqual(second.finish?.text, "The quick brown fox.")
-        assert.strictEqual(fake.state.calls, 1)
-        // generate is answered from the streamed entry too
-        const generated = yield* model.generate(ask("story"))
-        assert.strictEqual(generated.cache, "hit")
-        assert.strictEqual(generated.text, "The quick brown fox.")
-        // and a stream from a generated entry is one delta
-        yield* model.generate(ask("whole"))
-        const fromGenerate = yield* collect(model.stream(ask("whole")))
-        assert.deepStrictEqual(fromGenerate.deltas, ["answer 2"])
-        assert.strictEqual(fromGenerate.finish?.cache, "hit")
-      }).pipe(Effect.provide(Store)))
+    for (const api of apis) {
+      it.effect(`a finished stream is stored and replayed with the same chunks (${api})`, () =>
+        Effect.gen(function*() {
+          const fake = makeFake()
+          fake.state.script.push({ chunks: ["The ", "quick ", "", "brown fox."] })
+          const model = Cache.withCache(fake.model)
+          const first = yield* collect(model, ask("story"), api)
+          const second = yield* collect(model, ask("story"), api)
+          assert.deepStrictEqual(first.deltas, ["The ", "quick ", "", "brown fox."])
+          assert.deepStrictEqual(second.deltas, first.deltas)
+          assert.strictEqual(first.finish?.cache, "miss")
+          assert.strictEqual(second.finish?.cache, "hit")
+          assert.strictEqual(second.finish?.text, "The quick brown fox.")
+          assert.strictEqual(fake.state.calls, 1)
+          // generate is answered from the streamed entry too
+          const generated = yield* model.generate(ask("story"))
+          assert.strictEqual(generated.cache, "hit")
+          assert.strictEqual(generated.text, "The quick brown fox.")
+          // and a stream from a generated entry is one delta
+          yield* model.generate(ask("whole"))
+          const fromGenerate = yield* collect(model, ask("whole"), api)
+          assert.deepStrictEqual(fromGenerate.deltas, ["answer 2"])
+          assert.strictEqual(fromGenerate.finish?.cache, "hit")
+        }).pipe(Effect.provide(Store)))
 
-    it.effect("replayPacing replays the original timing through Clock", () =>
-      Effect.gen(function*() {
-        const fake = makeFake()
-        fake.state.script.push({ chunks: ["a", "b", "c"], delay: "2 seconds", chunkDelay: "1 second" })
-        const model = Cache.withCache(fake.model, { replayPacing: true })
-        const recorder = (into: Array<readonly [string, number]>) => (event: StreamEvent.StreamEvent) =>
-          Effect.flatMap(Clock.currentTimeMillis, (now) =>
+      it.effect(`a stream the cache does not apply to is passed through and marked bypass (${api})`, () =>
+        Effect.gen(function*() {
+          const fake = makeFake()
+          fake.state.script.push({ chunks: ["x", "y"] })
+          const model = Cache.withCache(fake.model)
+          const { events, listener } = lookups()
+          const request: GenerateRequest = { messages: [{ role: "user", content: "hot" }], temperature: 1 }
+          const first = yield* CallEvent.listen(collect(model, request, api), listener)
+          assert.deepStrictEqual(first.deltas, ["x", "y"])
+          assert.strictEqual(first.finish?.cache, "bypass")
+          assert.strictEqual((yield* collect(model, request, api)).finish?.cache, "bypass")
+          assert.strictEqual(fake.state.calls, 2)
+          assert.deepStrictEqual(events.map((event) => event._tag === "CacheLookup" && event.status), ["bypass"])
+        }).pipe(Effect.provide(Store)))
+
+      it.effect(`replayPacing replays the original timing through Clock (${api})`, () =>
+        Effect.gen(function*() {
+          const fake = makeFake()
+          fake.state.script.push({ chunks: ["a", "b", "c"], delay: "2 seconds", chunkDelay: "1 second" })
+          const model = Cache.withCache(fake.model, { replayPacing: true })
+          const recorder = (into: Array<readonly [string, number]>) => (event: StreamEvent.StreamEvent) =>
+            Effect.flatMap(Clock.currentTimeMillis, (now) =>
+              Effect.sync(() => {
+                into.push([event._tag === "TextDelta" ? event.text : "finish", now])
+              }))
+          const live: Array<readonly [string, number]> = []
+          const first = yield* Effect.fork(runEvents(model, ask("paced"), api, recorder(live)))
+          yield* settle
+          yield* TestClock.adjust("4 seconds")
+          yield* Fiber.join(first)
+          assert.deepStrictEqual(live.map(([t, at]) => [t, at]), [["a", 2000], ["b", 3000], ["c", 4000], [
+            "finish",
+            4000
+          ]])
+          const replayed: Array<readonly [string, number]> = []
+          const second = yield* Effect.fork(runEvents(model, ask("paced"), api, recorder(replayed)))
+          yield* settle
+          assert.deepStrictEqual(replayed, [])
+          yield* TestClock.adjust("2 seconds")
+          assert.deepStrictEqual(replayed.map(([t]) => t), ["a"])
+          yield* TestClock.adjust("1 second")
+          assert.deepStrictEqual(replayed.map(([t]) => t), ["a", "b"])
+          yield* TestClock.adjust("1 second")
+          yield* Fiber.join(second)
+          assert.deepStrictEqual(replayed.map(([t, at]) => [t, at - 4000]), [["a", 2000], ["b", 3000], ["c", 4000], [
+            "finish",
+            4000
+          ]])
+          // without pacing, a hit is immediate
+          const unpaced = Cache.withCache(fake.model)
+          const instant: Array<readonly [string, number]> = []
+          yield* runEvents(unpaced, ask("paced"), api, recorder(instant))
+          assert.deepStrictEqual(instant.map(([t]) => t), ["a", "b", "c", "finish"])
+          assert.deepStrictEqual(new Set(instant.map(([, at]) => at)).size, 1)
+          assert.strictEqual(fake.state.calls, 1)
+        }).pipe(Effect.provide(Store)))
+
+      it.effect(`a caller arriving while the leader streams gets what arrived so far, then the live chunks (${api})`, () =>
+        Effect.gen(function*() {
+          const fake = makeFake()
+          fake.state.script.push({ chunks: ["a", "b", "c", "d"], delay: "1 second", chunkDelay: "1 second" })
+          const model = Cache.withCache(fake.model)
+          const seen = { leader: [] as Array<string>, follower: [] as Array<string> }
+          const record = (into: Array<string>) => (event: StreamEvent.StreamEvent) =>
             Effect.sync(() => {
-              into.push([event._tag === "TextDelta" ? event.text : "finish", now])
-            }))
-        const live: Array<readonly [string, number]> = []
-        const first = yield* Effect.fork(Stream.runForEach(model.stream(ask("paced")), recorder(live)))
-        yield* settle
-        yield* TestClock.adjust("4 seconds")
-        yield* Fiber.join(first)
-        assert.deepStrictEqual(live.map(([t, at]) => [t, at]), [["a", 2000], ["b", 3000], ["c", 4000], [
-          "finish",
-          4000
-        ]])
-        const replayed: Array<readonly [string, number]> = []
-        const second = yield* Effect.fork(Stream.runForEach(model.stream(ask("paced")), recorder(replayed)))
-        yield* settle
-        assert.deepStrictEqual(replayed, [])
-        yield* TestClock.adjust("2 seconds")
-        assert.deepStrictEqual(replayed.map(([t]) => t), ["a"])
-        yield* TestClock.adjust("1 second")
-        assert.deepStrictEqual(replayed.map(([t]) => t), ["a", "b"])
-        yield* TestClock.adjust("1 second")
-        yield* Fiber.join(second)
-        assert.deepStrictEqual(replayed.map(([t, at]) => [t, at - 4000]), [["a", 2000], ["b", 3000], ["c", 4000], [
-          "finish",
-          4000
-        ]])
-        // without pacing, a hit is immediate
-        const unpaced = Cache.withCache(fake.model)
-        const instant: Array<readonly [string, number]> = []
-        yield* Stream.runForEach(unpaced.stream(ask("paced")), recorder(instant))
-        assert.deepStrictEqual(new Set(instant.map(([, at]) => at)).size, 1)
-        assert.strictEqual(fake.state.calls, 1)
-      }).pipe(Effect.provide(Store)))
+              into.push(event._tag === "TextDelta" ? event.text : `finish:${event.completion.cache}`)
+            })
+          const leader = yield* Effect.fork(runEvents(model, ask("tee"), api, record(seen.leader)))
+          yield* settle
+          yield* TestClock.adjust("2 seconds")
+          assert.deepStrictEqual(seen.leader, ["a", "b"])
+          const follower = yield* Effect.fork(runEvents(model, ask("tee"), api, record(seen.follower)))
+          yield* settle
+          // replayed at once, without waiting for the end
+          assert.deepStrictEqual(seen.follower, ["a", "b"])
+          yield* TestClock.adjust("1 second")
+          assert.deepStrictEqual(seen.leader, ["a", "b", "c"])
+          assert.deepStrictEqual(seen.follower, ["a", "b", "c"])
+          yield* TestClock.adjust("1 second")
+          yield* Fiber.join(leader)
+          yield* Fiber.join(follower)
+          assert.deepStrictEqual(seen.leader, ["a", "b", "c", "d", "finish:miss"])
+          assert.deepStrictEqual(seen.follower, ["a", "b", "c", "d", "finish:hit"])
+          assert.strictEqual(fake.state.calls, 1)
+        }).pipe(Effect.provide(Store)))
 
-    it.effect("a caller arriving while the leader streams gets what arrived so far, then the live chunks", () =>
-      Effect.gen(function*() {
-        const fake = makeFake()
-        fake.state.script.push({ chunks: ["a", "b", "c", "d"], delay: "1 second", chunkDelay: "1 second" })
-        const model = Cache.withCache(fake.model)
-        const seen = { leader: [] as Array<string>, follower: [] as Array<string> }
-        const record = (into: Array<string>) => (event: StreamEvent.StreamEvent) =>
-          Effect.sync(() => {
-            into.push(event._tag === "TextDelta" ? event.text : `finish:${event.completion.cache}`)
+      it.effect(`a late follower sees the leader's failure; one that stops reading leaves the others streaming (${api})`, () =>
+        Effect.gen(function*() {
+          const fake = makeFake()
+          const cut = new LlmError.StreamInterrupted({
+            provider,
+            model: defaultModel,
+            partialText: "ab",
+            detail: "cut"
           })
-        const leader = yield* Effect.fork(Stream.runForEach(model.stream(ask("tee")), record(seen.leader)))
-        yield* settle
-        yield* TestClock.adjust("2 seconds")
-        assert.deepStrictEqual(seen.leader, ["a", "b"])
-        const follower = yield* Effect.fork(Stream.runForEach(model.stream(ask("tee")), record(seen.follower)))
-        yield* settle
-        // replayed at once, without waiting for the end
-        assert.deepStrictEqual(seen.follower, ["a", "b"])
-        yield* TestClock.adjust("1 second")
-        assert.deepStrictEqual(seen.leader, ["a", "b", "c"])
-        assert.deepStrictEqual(seen.follower, ["a", "b", "c"])
-        yield* TestClock.adjust("1 second")
-        yield* Fiber.join(leader)
-        yield* Fiber.join(follower)
-        assert.deepStrictEqual(seen.leader, ["a", "b", "c", "d", "finish:miss"])
-        assert.deepStrictEqual(seen.follower, ["a", "b", "c", "d", "finish:hit"])
-        assert.strictEqual(fake.state.calls, 1)
-      }).pipe(Effect.provide(Store)))
+          fake.state.script.push({ chunks: ["a", "b"], chunkDelay: "1 second", fail: cut })
+          const model = Cache.withCache(fake.model)
+          const leader = yield* Effect.fork(runEvents(model, ask("x"), api))
+          yield* settle
+          const quitter = yield* Effect.fork(takeEvents(model, ask("x"), api, 1))
+          const follower = yield* Effect.fork(runEvents(model, ask("x"), api))
+          yield* settle
+          assert.strictEqual((yield* Fiber.join(quitter)).length, 1)
+          yield* TestClock.adjust("1 second")
+          assert.deepStrictEqual(yield* Fiber.await(leader), Exit.fail(cut))
+          assert.deepStrictEqual(yield* Fiber.await(follower), Exit.fail(cut))
+          assert.strictEqual(fake.state.calls, 1)
+          assert.strictEqual(fake.state.interrupted, 0)
+        }).pipe(Effect.provide(Store)))
 
-    it.effect("a late follower sees the leader's failure; one that stops reading leaves the others streaming", () =>
+      it.effect(`interrupting every stream reader interrupts the upstream stream (${api})`, () =>
+        Effect.gen(function*() {
+          const fake = makeFake()
+          fake.state.script.push({ chunks: ["a", "b", "c"], chunkDelay: "1 second" })
+          const model = Cache.withCache(fake.model)
+          const readers = yield* Effect.forEach([1, 2], () => Effect.fork(runEvents(model, ask("x"), api)))
+          yield* settle
+          yield* Fiber.interrupt(readers[0]!)
+          assert.strictEqual(fake.state.interrupted, 0)
+          yield* Fiber.interrupt(readers[1]!)
+          assert.strictEqual(fake.state.interrupted, 1)
+          const again = yield* collect(model, ask("x"), api)
+          assert.strictEqual(again.finish?.cache, "miss")
+          assert.strictEqual(fake.state.calls, 2)
+        }).pipe(Effect.provide(Store)))
+    }
+
+    it.effect("stream and streamEach callers share one upstream call and one stored answer", () =>
       Effect.gen(function*() {
         const fake = makeFake()
-        const cut = new LlmError.StreamInterrupted({ provider, model: defaultModel, partialText: "ab", detail: "cut" })
-        fake.state.script.push({ chunks: ["a", "b"], chunkDelay: "1 second", fail: cut })
+        fake.state.script.push({ chunks: ["a", "b"], delay: "1 second", chunkDelay: "1 second" })
         const model = Cache.withCache(fake.model)
-        const leader = yield* Effect.fork(Stream.runCollect(model.stream(ask("x"))))
+        const viaStream = yield* Effect.fork(collect(model, ask("both"), "stream"))
         yield* settle
-        const quitter = yield* Effect.fork(Stream.runCollect(Stream.take(model.stream(ask("x")), 1)))
-        const follower = yield* Effect.fork(Stream.runCollect(model.stream(ask("x"))))
+        const viaEach = yield* Effect.fork(collect(model, ask("both"), "streamEach"))
         yield* settle
-        assert.strictEqual(Chunk.size(yield* Fiber.join(quitter)), 1)
-        yield* TestClock.adjust("1 second")
-        assert.deepStrictEqual(yield* Fiber.await(leader), Exit.fail(cut))
-        assert.deepStrictEqual(yield* Fiber.await(follower), Exit.fail(cut))
+        yield* TestClock.adjust("3 seconds")
+        const [a, b] = [yield* Fiber.join(viaStream), yield* Fiber.join(viaEach)]
+        assert.deepStrictEqual([a.deltas, b.deltas], [["a", "b"], ["a", "b"]])
+        assert.deepStrictEqual([a.finish?.cache, b.finish?.cache], ["miss", "hit"])
+        assert.strictEqual((yield* collect(model, ask("both"), "streamEach")).finish?.cache, "hit")
         assert.strictEqual(fake.state.calls, 1)
-        assert.strictEqual(fake.state.interrupted, 0)
-      }).pipe(Effect.provide(Store)))
-
-    it.effect("interrupting every stream reader interrupts the upstream stream", () =>
-      Effect.gen(function*() {
-        const fake = makeFake()
-        fake.state.script.push({ chunks: ["a", "b", "c"], chunkDelay: "1 second" })
-        const model = Cache.withCache(fake.model)
-        const readers = yield* Effect.forEach([1, 2], () => Effect.fork(Stream.runDrain(model.stream(ask("x")))))
-        yield* settle
-        yield* Fiber.interrupt(readers[0]!)
-        assert.strictEqual(fake.state.interrupted, 0)
-        yield* Fiber.interrupt(readers[1]!)
-        assert.strictEqual(fake.state.interrupted, 1)
-        const again = yield* collect(model.stream(ask("x")))
-        assert.strictEqual(again.finish?.cache, "miss")
-        assert.strictEqual(fake.state.calls, 2)
       }).pipe(Effect.provide(Store)))
   })
 
@@ -576,8 +624,9 @@ describe("Cache", () => {
         const model = Cache.withStore(fake.model, broken)
         assert.strictEqual((yield* model.generate(ask("hi"))).cache, "miss")
         assert.strictEqual((yield* model.generate(ask("hi"))).cache, "miss")
-        assert.strictEqual((yield* collect(model.stream(ask("hi")))).finish?.cache, "miss")
-        assert.strictEqual(fake.state.calls, 3)
+        assert.strictEqual((yield* collect(model, ask("hi"), "stream")).finish?.cache, "miss")
+        assert.strictEqual((yield* collect(model, ask("hi"), "streamEach")).finish?.cache, "miss")
+        assert.strictEqual(fake.state.calls, 4)
       }))
   })
 
@@ -590,10 +639,13 @@ describe("Cache", () => {
       return Effect.gen(function*() {
         const first = yield* LanguageModel.generate(ask("hi"))
         const second = yield* LanguageModel.generate(ask("hi"))
-        const streamed = yield* collect(LanguageModel.stream(ask("hi")))
+        const model = yield* LanguageModel.LanguageModel
+        const streamed = yield* collect(model, ask("hi"), "stream")
+        const each = yield* LanguageModel.streamEach(ask("hi"), () => Effect.void)
         assert.strictEqual(first.cache, "miss")
         assert.strictEqual(second.cache, "hit")
         assert.strictEqual(streamed.finish?.cache, "hit")
+        assert.strictEqual(each.cache, "hit")
         assert.strictEqual(fake.state.calls, 1)
       }).pipe(Effect.provide(layer))
     })

@@ -32,10 +32,10 @@ export interface Flight<E> {
   readonly chunks: Array<string>
   /** Milliseconds before each chunk (the first: since the call started). */
   readonly delays: Array<number>
-  /** The end of the upstream call; `undefined` completion: a stream that ended without `Finish`. */
-  exit: Exit.Exit<Completion | undefined, E> | undefined
+  /** The end of the upstream call. */
+  exit: Exit.Exit<Completion, E> | undefined
   /** Told when the upstream call ends (the `generate` callers waiting for it). */
-  readonly observers: Set<(exit: Exit.Exit<Completion | undefined, E>) => void>
+  readonly observers: Set<(exit: Exit.Exit<Completion, E>) => void>
   /** Completed (and cleared) whenever something arrives; made on demand by a reader that waits. */
   signal: Deferred.Deferred<void> | undefined
   readonly waiters: Set<Waiter>
@@ -79,8 +79,8 @@ export const start = <E, R>(
   key: string,
   kind: "generate" | "stream",
   runtime: Runtime.Runtime<R>,
-  run: (flight: Flight<E>) => Effect.Effect<Completion | undefined, E, R>,
-  after: (flight: Flight<E>, exit: Exit.Exit<Completion | undefined, E>) => Effect.Effect<void, never, R> | undefined
+  run: (flight: Flight<E>) => Effect.Effect<Completion, E, R>,
+  after: (flight: Flight<E>, exit: Exit.Exit<Completion, E>) => Effect.Effect<void, never, R> | undefined
 ): { readonly flight: Flight<E>; readonly waiter: Waiter } => {
   const waiter = newWaiter()
   const flight: Flight<E> = {
@@ -140,8 +140,6 @@ export const leave = <E>(registry: Registry<E>, flight: Flight<E>, waiter: Waite
 /** @internal */
 export const statusOf = <E>(flight: Flight<E>, waiter: Waiter): CacheStatus => flight.payer === waiter ? "miss" : "hit"
 
-const sharedStreamWithoutFinish = Effect.dieMessage("effect-llm: the shared stream ended without a Finish event")
-
 /**
  * Waits for the completion of a flight, for a `generate` caller: `resume` gets it (with the status
  * the waiter paid for) when the call ends; the returned canceler leaves the flight. Plain code, for
@@ -156,11 +154,11 @@ export const wait = <E>(
   withStatus: (completion: Completion, status: CacheStatus) => Completion,
   resume: (effect: Effect.Effect<Completion, E>) => void
 ): Effect.Effect<void> | undefined => {
-  const answer = (exit: Exit.Exit<Completion | undefined, E>) => {
+  const answer = (exit: Exit.Exit<Completion, E>) => {
     const status = statusOf(flight, waiter)
     flight.waiters.delete(waiter)
     if (exit._tag === "Failure") return resume(Exit.failCause(exit.cause))
-    resume(exit.value === undefined ? sharedStreamWithoutFinish : Exit.succeed(withStatus(exit.value, status)))
+    resume(Exit.succeed(withStatus(exit.value, status)))
   }
   if (flight.exit !== undefined) {
     answer(flight.exit)
@@ -171,6 +169,42 @@ export const wait = <E>(
     flight.observers.delete(answer)
     return leave(registry, flight, waiter)
   })
+}
+
+/**
+ * A flight read through a `streamEach` callback, in the reader's fiber: what has arrived so far, then
+ * live deltas, then `Finish` (or the failure); the completion is the result. A flight made by
+ * `generate` gives its text as one delta at the end.
+ *
+ * @internal
+ */
+export const each = <E>(
+  flight: Flight<E>,
+  finish: (completion: Completion) => Completion,
+  onEvent: (event: StreamEvent.StreamEvent) => Effect.Effect<void>
+): Effect.Effect<Completion, E> => {
+  let index = 0
+  const next = (): Effect.Effect<Completion, E> => {
+    const chunks = flight.chunks
+    if (index < chunks.length) return Effect.flatMap(onEvent(StreamEvent.textDelta(chunks[index++]!)), next)
+    const exit = flight.exit
+    if (exit !== undefined) {
+      if (Exit.isFailure(exit)) return Effect.failCause(exit.cause)
+      const completion = exit.value
+      const done = finish(completion)
+      const last = Effect.as(onEvent(StreamEvent.finish(done)), done)
+      return flight.kind === "generate" && completion.text.length > 0
+        ? Effect.zipRight(onEvent(StreamEvent.textDelta(completion.text)), last)
+        : last
+    }
+    let signal = flight.signal
+    if (signal === undefined) {
+      signal = Deferred.unsafeMake<void>(FiberId.none)
+      flight.signal = signal
+    }
+    return Effect.flatMap(Deferred.await(signal), next)
+  }
+  return Effect.suspend(next)
 }
 
 /**
@@ -199,7 +233,6 @@ export const read = <E>(
       ended = true
       if (Exit.isFailure(exit)) return Effect.failCause(Cause.map(exit.cause, Option.some))
       const completion = exit.value
-      if (completion === undefined) return Effect.fail(Option.none())
       const last = StreamEvent.finish(finish(completion))
       return Effect.succeed(
         flight.kind === "generate" && completion.text.length > 0

@@ -39,12 +39,13 @@ import * as CallEvent from "./CallEvent.js"
 import type { Completion } from "./Completion.js"
 import type { GenerateRequest } from "./GenerateRequest.js"
 import { contentText } from "./GenerateRequest.js"
+import { beforeFirstEvent, mapFinish } from "./internal/each.js"
 import * as internalStream from "./internal/stream.js"
 import * as InvalidOptions from "./InvalidOptions.js"
 import * as LanguageModel from "./LanguageModel.js"
 import { InvalidRequest } from "./LlmError.js"
 import * as ModelCatalog from "./ModelCatalog.js"
-import type { StreamEvent } from "./StreamEvent.js"
+import * as StreamEvent from "./StreamEvent.js"
 
 /**
  * Picks a tier for a request (the request's own `tier` always wins over it).
@@ -102,12 +103,33 @@ type AnyModel = LanguageModel.With<any, any>
 const withTier = (completion: Completion, tier: string): Completion =>
   completion.tier === tier ? completion : { ...completion, tier }
 
-const tagStream = <E, R>(stream: Stream.Stream<StreamEvent, E, R>, tier: string) =>
+const tagStream = <E, R>(stream: Stream.Stream<StreamEvent.StreamEvent, E, R>, tier: string) =>
   Stream.map(
     stream,
-    (event): StreamEvent =>
+    (event): StreamEvent.StreamEvent =>
       event._tag === "Finish" ? { _tag: "Finish", completion: withTier(event.completion, tier) } : event
   )
+
+/**
+ * `tagStream` for `streamEach`: a streamed call of `model` whose `Finish` reaches `onEvent` with its
+ * completion tagged with `tier` (as it arrives, not held back), and whose result is that completion.
+ */
+const tagEach = <E, R>(
+  model: LanguageModel.With<E, R>,
+  request: GenerateRequest,
+  onEvent: LanguageModel.OnEvent,
+  tier: string
+): Effect.Effect<Completion, E, R> => {
+  let tagged: Completion | undefined
+  return Effect.map(
+    model.streamEach(request, (event) => {
+      if (event._tag !== "Finish") return onEvent(event)
+      tagged = withTier(event.completion, tier)
+      return onEvent(tagged === event.completion ? event : StreamEvent.finish(tagged))
+    }),
+    (completion) => tagged ?? withTier(completion, tier)
+  )
+}
 
 /**
  * Routes each request to one of several models by tier: `request.tier` if it names one, else the
@@ -176,6 +198,14 @@ export const route = <const Tiers extends Record<string, AnyModel>>(options: {
         Stream.execute(selected(choice.tier, choice.reason)),
         tagStream(tiers[choice.tier]!.stream(request), choice.tier)
       )
+    },
+    streamEach: (request, onEvent) => {
+      const choice = pick(request)
+      if (choice instanceof InvalidRequest) return Effect.fail(choice)
+      return Effect.flatMap(
+        selected(choice.tier, choice.reason),
+        () => tagEach(tiers[choice.tier]!, request, onEvent, choice.tier)
+      )
     }
   })
 }
@@ -234,12 +264,17 @@ const defaultAccept = (completion: Completion) => completion.finishReason === "s
 
 const isEffect = (u: unknown): u is Effect.Effect<boolean> => Effect.isEffect(u)
 
+/** The `TierSelected` reason of an escalation after a failure of the small model. */
+const escalatedAfter = (error: unknown): string =>
+  `escalated after ${(error as { readonly _tag?: string } | undefined)?._tag ?? "failure"}`
+
 /**
  * A cascade: the small model answers unless it fails or `accept` rejects its answer, in which case
  * the large model answers. The completion's `tier` says which one answered, its `attempts` list both
  * calls, and when both are priced its `costUsd` includes the rejected small answer (what the
- * escalation really cost). Streams: without `accept` only a failure before the first token
- * escalates; with `accept` the small answer is buffered, checked, then replayed or replaced.
+ * escalation really cost). Streams (`stream` and `streamEach` alike): without `accept` only a
+ * failure before the first token escalates; with `accept` the small answer is buffered, checked,
+ * then replayed or replaced.
  * Throws `InvalidOptions` for options it cannot work with.
  *
  * @since 0.1.0
@@ -307,11 +342,7 @@ export const cascade = <ES, RS, EL, RL>(
       Effect.matchEffect(small.generate(request), {
         onFailure: (error): Effect.Effect<Completion, ES | EL, RS | RL> =>
           escalateOn(error)
-            ? escalate(
-              request,
-              `escalated after ${(error as { readonly _tag?: string })?._tag ?? "failure"}`,
-              undefined
-            )
+            ? escalate(request, escalatedAfter(error), undefined)
             : Effect.fail(error),
         onSuccess: (completion) =>
           Effect.flatMap(check(completion, request), (ok) =>
@@ -321,9 +352,17 @@ export const cascade = <ES, RS, EL, RL>(
       })
     )
 
-  const stream = (request: GenerateRequest): Stream.Stream<StreamEvent, ES | EL, RS | RL> => {
-    const largeStream = (reason: string) =>
-      Stream.concat(Stream.execute(event(largeName, large, reason)), tagStream(large.stream(request), largeName))
+  const stream = (request: GenerateRequest): Stream.Stream<StreamEvent.StreamEvent, ES | EL, RS | RL> => {
+    const largeStream = (reason: string, rejected?: Completion) =>
+      Stream.concat(
+        Stream.execute(event(largeName, large, reason)),
+        rejected === undefined
+          ? tagStream(large.stream(request), largeName)
+          : Stream.mapEffect(large.stream(request), (e): Effect.Effect<StreamEvent.StreamEvent> =>
+            e._tag === "Finish"
+              ? Effect.map(withWasted(withTier(e.completion, largeName), rejected), StreamEvent.finish)
+              : Effect.succeed(e))
+      )
     if (acceptOf !== undefined) {
       // buffer the small answer so it can be checked before anything is emitted
       return internalStream.unwrap(
@@ -332,9 +371,7 @@ export const cascade = <ES, RS, EL, RL>(
           Effect.matchEffect(Stream.runCollect(small.stream(request)), {
             onFailure: (error) =>
               escalateOn(error)
-                ? Effect.succeed(
-                  largeStream(`escalated after ${(error as { readonly _tag?: string })?._tag ?? "failure"}`)
-                )
+                ? Effect.succeed(largeStream(escalatedAfter(error)))
                 : Effect.fail(error),
             onSuccess: (events) => {
               const finish = Array.from(events).find((e) => e._tag === "Finish")
@@ -344,7 +381,7 @@ export const cascade = <ES, RS, EL, RL>(
               return Effect.map(check(finish.completion, request), (ok) =>
                 ok
                   ? tagStream(Stream.fromIterable(events), smallName)
-                  : largeStream("escalated: answer rejected"))
+                  : largeStream("escalated: answer rejected", finish.completion))
             }
           })
         )
@@ -355,14 +392,77 @@ export const cascade = <ES, RS, EL, RL>(
       let started = false
       return tagStream(small.stream(request), smallName).pipe(
         Stream.tap(() => Effect.sync(() => void (started = true))),
-        Stream.catchAll((error): Stream.Stream<StreamEvent, ES | EL, RS | RL> =>
+        Stream.catchAll((error): Stream.Stream<StreamEvent.StreamEvent, ES | EL, RS | RL> =>
           !started && escalateOn(error)
-            ? largeStream(`escalated after ${(error as { readonly _tag?: string })?._tag ?? "failure"}`)
+            ? largeStream(escalatedAfter(error))
             : Stream.fail(error)
         )
       )
     }))
   }
 
-  return LanguageModel.make({ provider: small.provider, model: small.model, generate, stream })
+  // `stream`'s semantics without a `Stream`: the same events reach `onEvent`, in the same order
+  const largeEach = (
+    request: GenerateRequest,
+    onEvent: LanguageModel.OnEvent,
+    reason: string,
+    rejected?: Completion
+  ) =>
+    Effect.flatMap(event(largeName, large, reason), () =>
+      rejected === undefined
+        ? tagEach(large, request, onEvent, largeName)
+        : mapFinish(
+          (onEvent) => large.streamEach(request, onEvent),
+          onEvent,
+          (completion) => withWasted(withTier(completion, largeName), rejected)
+        ))
+
+  const streamEach = (
+    request: GenerateRequest,
+    onEvent: LanguageModel.OnEvent
+  ): Effect.Effect<Completion, ES | EL, RS | RL> => {
+    if (acceptOf !== undefined) {
+      // hold the small answer's events back until it is checked, then replay or drop them
+      return Effect.flatMap(event(smallName, small, "cascade"), () => {
+        const held: Array<StreamEvent.StreamEvent> = []
+        // pushed when run, not when built (a model may build an event's effect before running the ones before it)
+        const hold = (e: StreamEvent.StreamEvent) => Effect.sync(() => void held.push(e))
+        return Effect.matchEffect(small.streamEach(request, hold), {
+          onFailure: (error): Effect.Effect<Completion, ES | EL, RS | RL> =>
+            escalateOn(error) ? largeEach(request, onEvent, escalatedAfter(error)) : Effect.fail(error),
+          onSuccess: () => {
+            const finish = held.find((e) => e._tag === "Finish")
+            if (finish === undefined || finish._tag !== "Finish") {
+              return largeEach(request, onEvent, "escalated: no answer")
+            }
+            return Effect.flatMap(check(finish.completion, request), (ok) => {
+              if (!ok) return largeEach(request, onEvent, "escalated: answer rejected", finish.completion)
+              // replayed as `tagStream` would: every `Finish` tagged; the result is the checked one's completion
+              const answer = withTier(finish.completion, smallName)
+              const replay = (e: StreamEvent.StreamEvent) =>
+                onEvent(
+                  e === finish
+                    ? StreamEvent.finish(answer)
+                    : e._tag === "Finish"
+                    ? StreamEvent.finish(withTier(e.completion, smallName))
+                    : e
+                )
+              return Effect.as(Effect.forEach(held, replay, { discard: true }), answer)
+            })
+          }
+        })
+      })
+    }
+    // no check: stream the small answer; escalate only if it fails before its first event
+    return Effect.flatMap(event(smallName, small, "cascade"), () => {
+      const first = beforeFirstEvent(onEvent)
+      return Effect.catchAll(
+        tagEach(small, request, first.onEvent, smallName),
+        (error): Effect.Effect<Completion, ES | EL, RS | RL> =>
+          first.before() && escalateOn(error) ? largeEach(request, onEvent, escalatedAfter(error)) : Effect.fail(error)
+      )
+    })
+  }
+
+  return LanguageModel.make({ provider: small.provider, model: small.model, generate, stream, streamEach })
 }

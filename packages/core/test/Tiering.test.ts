@@ -4,11 +4,13 @@ import type { GenerateRequest } from "@effect-llm/core/GenerateRequest"
 import * as LanguageModel from "@effect-llm/core/LanguageModel"
 import { InvalidRequest, Overloaded, ServerError } from "@effect-llm/core/LlmError"
 import * as ModelCatalog from "@effect-llm/core/ModelCatalog"
+import type { StreamEvent } from "@effect-llm/core/StreamEvent"
 import * as Tiering from "@effect-llm/core/Tiering"
 import * as UsageLedger from "@effect-llm/core/UsageLedger"
 import { assert, describe, expectTypeOf, it } from "@effect/vitest"
-import { Chunk, Effect, Layer, Stream } from "effect"
+import { Effect, Layer, Stream } from "effect"
 import { refusesFor } from "./invalidOptionsFixtures.js"
+import { apis, runEvents, takeEvents } from "./streamApis.js"
 
 const answer = (model: string, text: string, finishReason: Completion["finishReason"] = "stop"): Completion => ({
   text,
@@ -52,6 +54,82 @@ const collect = () => {
   return { events, listen: CallEvent.listen((event) => Effect.sync(() => void events.push(event))) }
 }
 
+/** One streamed reply: its text chunks, then a `Finish` (unless `finish: false`) or, after the chunks, `fail`. */
+interface Reply {
+  readonly chunks: ReadonlyArray<string>
+  readonly finishReason?: Completion["finishReason"]
+  readonly fail?: ServerError | InvalidRequest
+  readonly finish?: false
+}
+
+/**
+ * A model that streams scripted replies through both APIs (its `streamEach` is its own, no `Stream`),
+ * counting the calls each API got. A reply with `finish: false` ends without a `Finish` (its
+ * `streamEach` still succeeds: a broken model, for the cascade's "no answer" branch).
+ */
+const streaming = (model: string, replies: Array<Reply>) => {
+  const calls = { stream: 0, streamEach: 0 }
+  const next = () => replies.length > 1 ? replies.shift()! : replies[0]!
+  const eventsOf = (reply: Reply): Array<StreamEvent> => [
+    ...reply.chunks.map((text) => ({ _tag: "TextDelta" as const, text })),
+    ...(reply.fail !== undefined || reply.finish === false
+      ? []
+      : [{ _tag: "Finish" as const, completion: answer(model, reply.chunks.join(""), reply.finishReason) }])
+  ]
+  return {
+    calls,
+    model: LanguageModel.make<ServerError | InvalidRequest, never>({
+      provider: "openai",
+      model,
+      generate: () => Effect.dieMessage("streams only"),
+      stream: () =>
+        Stream.suspend(() => {
+          calls.stream++
+          const reply = next()
+          const events = Stream.fromIterable(eventsOf(reply))
+          return reply.fail === undefined ? events : Stream.concat(events, Stream.fail(reply.fail))
+        }),
+      streamEach: (_, onEvent) =>
+        Effect.suspend(() => {
+          calls.streamEach++
+          const reply = next()
+          return Effect.zipRight(
+            Effect.forEach(eventsOf(reply), onEvent, { discard: true }),
+            reply.fail === undefined
+              ? Effect.succeed(answer(model, reply.chunks.join(""), reply.finishReason))
+              : Effect.fail(reply.fail)
+          )
+        })
+    })
+  }
+}
+
+const serverError = () => new ServerError({ provider: "openai", model: "gpt-5-mini", status: 503 })
+
+/**
+ * One log of a streamed call: its `TierSelected` events (`tier:<tier>:<reason>`) and the events the
+ * caller got (`delta:<text>`, `finish:<tier>`), in the order they happened.
+ */
+const logged = () => {
+  const log: Array<string> = []
+  return {
+    log,
+    listen: CallEvent.listen((event) =>
+      Effect.sync(() => void (event._tag === "TierSelected" && log.push(`tier:${event.tier}:${event.reason}`)))
+    ),
+    onEvent: (event: StreamEvent) =>
+      Effect.sync(() =>
+        void log.push(event._tag === "TextDelta" ? `delta:${event.text}` : `finish:${event.completion.tier}`)
+      )
+  }
+}
+
+const lastCompletion = (events: ReadonlyArray<StreamEvent>): Completion => {
+  const last = events[events.length - 1]!
+  assert.strictEqual(last._tag, "Finish")
+  return (last as { readonly completion: Completion }).completion
+}
+
 describe("Tiering.route", () => {
   it.effect("uses the request's tier, else the classifier, else the default; tags the completion", () =>
     Effect.gen(function*() {
@@ -82,13 +160,68 @@ describe("Tiering.route", () => {
       for (const tier of ["toString", "constructor", "__proto__", "hasOwnProperty"]) {
         assert.strictEqual((yield* Effect.flip(model.generate({ messages: [], tier })))._tag, "InvalidRequest")
       }
-      // streams are routed and tagged too
-      const events2 = yield* Stream.runCollect(
-        model.stream({ messages: [{ role: "user", content: "hi" }], tier: "large" })
-      )
-      const last = Chunk.unsafeLast(events2)
-      assert.isTrue(last._tag === "Finish" && last.completion.tier === "large")
     }))
+
+  for (const api of apis) {
+    it.effect(`streams are routed and their Finish tagged; TierSelected comes first (${api})`, () =>
+      Effect.gen(function*() {
+        const small = streaming("gpt-5-mini", [{ chunks: ["a", "b"] }])
+        const large = streaming("gpt-5", [{ chunks: ["c"] }])
+        const model = Tiering.route({ tiers: { small: small.model, large: large.model }, defaultTier: "small" })
+        const { listen, log, onEvent } = logged()
+        const hi = [{ role: "user" as const, content: "hi" }]
+        const a = yield* runEvents(model, { messages: hi, tier: "large" }, api, onEvent).pipe(listen)
+        assert.strictEqual(lastCompletion(a).tier, "large")
+        assert.strictEqual(lastCompletion(a).model, "gpt-5")
+        const b = yield* runEvents(model, { messages: hi }, api, onEvent).pipe(listen)
+        assert.strictEqual(lastCompletion(b).tier, "small")
+        const c = yield* runEvents(model, { messages: hi, metadata: { task: "code" } }, api, onEvent).pipe(listen)
+        assert.strictEqual(lastCompletion(c).tier, "large")
+        assert.deepStrictEqual(log, [
+          "tier:large:requested",
+          "delta:c",
+          "finish:large",
+          "tier:small:classifier",
+          "delta:a",
+          "delta:b",
+          "finish:small",
+          "tier:large:classifier",
+          "delta:c",
+          "finish:large"
+        ])
+        // a tier nobody named fails before anything is emitted
+        for (const tier of ["huge", "toString"]) {
+          const error = yield* Effect.flip(runEvents(model, { messages: hi, tier }, api, onEvent).pipe(listen))
+          assert.strictEqual(error._tag, "InvalidRequest")
+        }
+        assert.strictEqual(log.length, 10)
+        // each API reaches the tier through the same API
+        const calls = api === "stream" ? { stream: 1, streamEach: 0 } : { stream: 0, streamEach: 1 }
+        assert.deepStrictEqual(small.calls, calls)
+        assert.deepStrictEqual(large.calls, { stream: 2 * calls.stream, streamEach: 2 * calls.streamEach })
+      }))
+
+    it.effect(`a routed stream's failure passes through; a Finish already tagged is kept (${api})`, () =>
+      Effect.gen(function*() {
+        const down = streaming("gpt-5-mini", [{ chunks: ["x"], fail: serverError() }])
+        const model = Tiering.route({ tiers: { small: down.model }, defaultTier: "small" })
+        const seen: Array<string> = []
+        const error = yield* Effect.flip(
+          runEvents(model, { messages: [] }, api, (e) => Effect.sync(() => void seen.push(e._tag)))
+        )
+        assert.strictEqual(error._tag, "ServerError")
+        assert.deepStrictEqual(seen, ["TextDelta"])
+        const tagged = LanguageModel.make({
+          provider: "openai",
+          model: "gpt-5",
+          generate: ok("gpt-5"),
+          stream: () => Stream.make({ _tag: "Finish" as const, completion: { ...answer("gpt-5", "t"), tier: "big" } })
+        })
+        const routed = Tiering.route({ tiers: { big: tagged }, defaultTier: "big" })
+        const events = yield* runEvents(routed, { messages: [] }, api)
+        assert.deepStrictEqual(lastCompletion(events), { ...answer("gpt-5", "t"), tier: "big" })
+      }))
+  }
 
   it.effect("takes a pluggable classifier", () =>
     Effect.gen(function*() {
@@ -184,29 +317,257 @@ describe("Tiering.cascade", () => {
       assert.strictEqual((yield* byDefault.generate({ messages: [] })).tier, "large")
     }))
 
-  it.effect("streams: buffered and checked with accept; escalate before the first token without", () =>
+  for (const api of apis) {
+    it.effect(`streams: buffered and checked with accept; escalate before the first token without (${api})`, () =>
+      Effect.gen(function*() {
+        const small = scripted("gpt-5-mini", [ok("gpt-5-mini", "meh"), ok("gpt-5-mini", "a long enough answer")])
+        const large = scripted("gpt-5", [ok("gpt-5")])
+        const model = Tiering.cascade({ small: small.model, large: large.model, accept: (c) => c.text.length > 10 })
+        const first = yield* runEvents(model, { messages: [] }, api)
+        assert.deepStrictEqual(first.map((e) => e._tag === "TextDelta" ? e.text : e.completion.tier), [
+          "a good and complete answer",
+          "large"
+        ])
+        const second = yield* runEvents(model, { messages: [] }, api)
+        assert.deepStrictEqual(second.map((e) => e._tag === "TextDelta" ? e.text : e.completion.tier), [
+          "a long enough answer",
+          "small"
+        ])
+        const down = scripted("gpt-5-mini", [
+          () => Effect.fail(new ServerError({ provider: "openai", model: "m", status: 500 }))
+        ])
+        const unchecked = Tiering.cascade({ small: down.model, large: large.model })
+        const third = yield* runEvents(unchecked, { messages: [] }, api)
+        assert.strictEqual(lastCompletion(third).tier, "large")
+      }))
+
+    it.effect(`streams with accept: the small answer is held until checked, then replayed (${api})`, () =>
+      Effect.gen(function*() {
+        const small = streaming("gpt-5-mini", [{ chunks: ["a long ", "enough ", "answer"] }])
+        const large = streaming("gpt-5", [{ chunks: ["x"] }])
+        const { listen, log, onEvent } = logged()
+        const model = Tiering.cascade({
+          small: small.model,
+          large: large.model,
+          accept: (c) => Effect.sync(() => log.push(`check:${c.text}:${c.tier}`) > 0 && c.text.length > 10)
+        })
+        const events = yield* runEvents(model, { messages: [] }, api, onEvent).pipe(listen)
+        assert.deepStrictEqual(log, [
+          "tier:small:cascade",
+          // the check sees the small model's own completion, before any event reached the caller
+          "check:a long enough answer:undefined",
+          "delta:a long ",
+          "delta:enough ",
+          "delta:answer",
+          "finish:small"
+        ])
+        assert.deepStrictEqual(lastCompletion(events), {
+          ...answer("gpt-5-mini", "a long enough answer"),
+          tier: "small"
+        })
+        assert.deepStrictEqual(large.calls, { stream: 0, streamEach: 0 })
+        assert.deepStrictEqual(
+          small.calls,
+          api === "stream" ? { stream: 1, streamEach: 0 } : { stream: 0, streamEach: 1 }
+        )
+      }))
+
+    it.effect(`streams with accept: a rejected answer's events never reach the caller (${api})`, () =>
+      Effect.gen(function*() {
+        const small = streaming("gpt-5-mini", [{ chunks: ["m", "e", "h"] }])
+        const large = streaming("gpt-5", [{ chunks: ["a good ", "answer"] }])
+        const { listen, log, onEvent } = logged()
+        const model = Tiering.cascade({
+          small: small.model,
+          large: large.model,
+          accept: (c) => Effect.sync(() => log.push(`check:${c.text}`) > 0 && c.text.length > 10)
+        })
+        const events = yield* runEvents(model, { messages: [] }, api, onEvent).pipe(listen)
+        assert.deepStrictEqual(log, [
+          "tier:small:cascade",
+          "check:meh",
+          "tier:large:escalated: answer rejected",
+          "delta:a good ",
+          "delta:answer",
+          "finish:large"
+        ])
+        // as for generate: the large model's completion, tagged, with the rejected small call in its attempts
+        // (no catalog in context and no costUsd on either: the cost stays unset)
+        assert.deepStrictEqual(lastCompletion(events), {
+          ...answer("gpt-5", "a good answer"),
+          tier: "large",
+          attempts: [
+            { provider: "openai", model: "gpt-5-mini", outcome: "success" },
+            { provider: "openai", model: "gpt-5", outcome: "success" }
+          ]
+        })
+        // a caller that leaves after the first event gets the large model's, not the small one's
+        const first = yield* takeEvents(model, { messages: [] }, api, 1)
+        assert.deepStrictEqual(first, [{ _tag: "TextDelta", text: "a good " }])
+      }))
+
+    it.effect(`streams with accept: a failure, even after text, escalates per escalateOn (${api})`, () =>
+      Effect.gen(function*() {
+        const small = streaming("gpt-5-mini", [
+          { chunks: ["par", "tial"], fail: serverError() },
+          { chunks: ["half"], fail: new InvalidRequest({ provider: "openai", model: "gpt-5-mini", status: 400 }) },
+          { chunks: ["no ", "finish"], finish: false }
+        ])
+        const large = streaming("gpt-5", [{ chunks: ["big"] }])
+        const { listen, log, onEvent } = logged()
+        const model = Tiering.cascade({
+          small: small.model,
+          large: large.model,
+          accept: () => true,
+          escalateOn: (e) => e._tag !== "InvalidRequest"
+        })
+        const escalated = yield* runEvents(model, { messages: [] }, api, onEvent).pipe(listen)
+        assert.strictEqual(lastCompletion(escalated).tier, "large")
+        const error = yield* Effect.flip(runEvents(model, { messages: [] }, api, onEvent).pipe(listen))
+        assert.strictEqual(error._tag, "InvalidRequest")
+        // a small answer without a Finish is no answer
+        const noAnswer = yield* runEvents(model, { messages: [] }, api, onEvent).pipe(listen)
+        assert.strictEqual(lastCompletion(noAnswer).tier, "large")
+        assert.deepStrictEqual(log, [
+          "tier:small:cascade",
+          "tier:large:escalated after ServerError",
+          "delta:big",
+          "finish:large",
+          "tier:small:cascade",
+          "tier:small:cascade",
+          "tier:large:escalated: no answer",
+          "delta:big",
+          "finish:large"
+        ])
+      }))
+
+    it.effect(`streams without accept: the small answer streams live; only a failure before it escalates (${api})`, () =>
+      Effect.gen(function*() {
+        const small = streaming("gpt-5-mini", [
+          { chunks: ["a", "b"] },
+          // truncated: `generate`'s default check would reject it, a stream has none
+          { chunks: ["cut"], finishReason: "length" },
+          { chunks: [], fail: serverError() },
+          { chunks: ["a"], fail: serverError() },
+          { chunks: [], fail: new InvalidRequest({ provider: "openai", model: "gpt-5-mini", status: 400 }) }
+        ])
+        const large = streaming("gpt-5", [{ chunks: ["big"] }])
+        const { listen, log, onEvent } = logged()
+        const model = Tiering.cascade({
+          small: small.model,
+          large: large.model,
+          escalateOn: (e) => e._tag !== "InvalidRequest"
+        })
+        const run = () => runEvents(model, { messages: [] }, api, onEvent).pipe(listen)
+        const live = yield* run()
+        assert.deepStrictEqual(lastCompletion(live), { ...answer("gpt-5-mini", "ab"), tier: "small" })
+        const truncated = yield* run()
+        assert.deepStrictEqual(lastCompletion(truncated).finishReason, "length")
+        assert.strictEqual(lastCompletion(truncated).tier, "small")
+        const escalated = yield* run()
+        assert.strictEqual(lastCompletion(escalated).tier, "large")
+        assert.strictEqual((yield* Effect.flip(run()))._tag, "ServerError")
+        assert.strictEqual((yield* Effect.flip(run()))._tag, "InvalidRequest")
+        assert.deepStrictEqual(log, [
+          "tier:small:cascade",
+          "delta:a",
+          "delta:b",
+          "finish:small",
+          "tier:small:cascade",
+          "delta:cut",
+          "finish:small",
+          "tier:small:cascade",
+          "tier:large:escalated after ServerError",
+          "delta:big",
+          "finish:large",
+          // failed after its first event: not escalated
+          "tier:small:cascade",
+          "delta:a",
+          "tier:small:cascade"
+        ])
+        const calls = api === "stream" ? { stream: 1, streamEach: 0 } : { stream: 0, streamEach: 1 }
+        assert.deepStrictEqual(large.calls, calls)
+        assert.deepStrictEqual(small.calls, { stream: 5 * calls.stream, streamEach: 5 * calls.streamEach })
+        // the small model's events reach the caller as they come: one event, then the caller leaves
+        const again = streaming("gpt-5-mini", [{ chunks: ["a", "b"] }])
+        const first = yield* takeEvents(
+          Tiering.cascade({ small: again.model, large: large.model }),
+          { messages: [] },
+          api,
+          1
+        )
+        assert.deepStrictEqual(first, [{ _tag: "TextDelta", text: "a" }])
+      }))
+
+    it.effect(`custom tier names tag streamed answers (${api})`, () =>
+      Effect.gen(function*() {
+        const small = streaming("gpt-5-mini", [{ chunks: ["meh"] }, { chunks: ["fine answer, long"] }])
+        const large = streaming("gpt-5", [{ chunks: ["big"] }])
+        const names = { small: "fast", large: "smart" }
+        const checked = Tiering.cascade({
+          small: small.model,
+          large: large.model,
+          names,
+          accept: (c) => c.text.length > 10
+        })
+        assert.strictEqual(lastCompletion(yield* runEvents(checked, { messages: [] }, api)).tier, "smart")
+        assert.strictEqual(lastCompletion(yield* runEvents(checked, { messages: [] }, api)).tier, "fast")
+        const live = Tiering.cascade({ small: small.model, large: large.model, names })
+        assert.strictEqual(lastCompletion(yield* runEvents(live, { messages: [] }, api)).tier, "fast")
+      }))
+  }
+
+  it.effect("streamEach holds the small answer's events in the order they ran, not the order they were built", () =>
     Effect.gen(function*() {
-      const small = scripted("gpt-5-mini", [ok("gpt-5-mini", "meh"), ok("gpt-5-mini", "a long enough answer")])
-      const large = scripted("gpt-5", [ok("gpt-5")])
-      const model = Tiering.cascade({ small: small.model, large: large.model, accept: (c) => c.text.length > 10 })
-      const first = Chunk.toReadonlyArray(yield* Stream.runCollect(model.stream({ messages: [] })))
-      assert.deepStrictEqual(first.map((e) => e._tag === "TextDelta" ? e.text : e.completion.tier), [
-        "a good and complete answer",
-        "large"
-      ])
-      const second = Chunk.toReadonlyArray(yield* Stream.runCollect(model.stream({ messages: [] })))
-      assert.deepStrictEqual(second.map((e) => e._tag === "TextDelta" ? e.text : e.completion.tier), [
-        "a long enough answer",
-        "small"
-      ])
-      const down = scripted("gpt-5-mini", [
-        () => Effect.fail(new ServerError({ provider: "openai", model: "m", status: 500 }))
-      ])
-      const unchecked = Tiering.cascade({ small: down.model, large: large.model })
-      const third = Chunk.toReadonlyArray(yield* Stream.runCollect(unchecked.stream({ messages: [] })))
-      assert.isTrue(
-        third.at(-1)!._tag === "Finish" && (third.at(-1) as { completion: Completion }).completion.tier === "large"
-      )
+      // a model may build an event's effect before running the ones before it (as ContentFilter does)
+      const small = LanguageModel.make({
+        provider: "openai",
+        model: "gpt-5-mini",
+        generate: ok("gpt-5-mini"),
+        stream: () => Stream.dieMessage("streamEach only"),
+        streamEach: (_, onEvent) => {
+          const completion = answer("gpt-5-mini", "built out of order")
+          const finish = Effect.as(onEvent({ _tag: "Finish", completion }), completion)
+          return Effect.zipRight(onEvent({ _tag: "TextDelta", text: completion.text }), finish)
+        }
+      })
+      const model = Tiering.cascade({ small, large: streaming("gpt-5", [{ chunks: ["x"] }]).model, accept: () => true })
+      const events = yield* runEvents(model, { messages: [] }, "streamEach")
+      assert.deepStrictEqual(events.map((e) => e._tag), ["TextDelta", "Finish"])
+    }))
+
+  it.effect("streams: the ledger sees the same tiers and totals through both APIs", () =>
+    Effect.gen(function*() {
+      const seen: Array<unknown> = []
+      for (const api of apis) {
+        const small = streaming("gpt-5-mini", [
+          { chunks: ["a good and complete answer"] },
+          { chunks: ["meh"] },
+          { chunks: ["a good and complete answer"] }
+        ])
+        const large = streaming("gpt-5", [{ chunks: ["a good and complete answer"] }])
+        const ledgerLayer = Layer.mergeAll(UsageLedger.layerMemory(), ModelCatalog.layer)
+        const result = yield* Effect.gen(function*() {
+          const model = Tiering.cascade({ small: small.model, large: large.model, accept: (c) => c.text.length > 10 })
+            .pipe(UsageLedger.track({ savingsBaseline: { provider: "openai", model: "gpt-5" } }))
+          for (let i = 0; i < 3; i++) yield* runEvents(model, { messages: [], user: "u" }, api)
+          const ledger = yield* UsageLedger.UsageLedger
+          const byTier = yield* ledger.totalsBy("tier")
+          return {
+            totals: yield* ledger.totals(),
+            small: byTier.get("small")?.calls,
+            large: byTier.get("large")?.calls
+          }
+        }).pipe(Effect.provide(ledgerLayer))
+        assert.strictEqual(result.small, 2)
+        assert.strictEqual(result.large, 1)
+        // as for generate: the escalation's cost includes the rejected small answer
+        const miniCost = (1_000 * 0.25 + 200 * 2) / 1e6
+        const fullCost = (1_000 * 1.25 + 200 * 10) / 1e6
+        assert.closeTo(result.totals.costUsd, 3 * miniCost + fullCost, 1e-12)
+        seen.push(result)
+      }
+      assert.deepStrictEqual(seen[0], seen[1])
     }))
 
   it.effect("the ledger shows what the cascade saved against always-large", () =>

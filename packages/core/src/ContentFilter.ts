@@ -26,6 +26,7 @@ import * as Stream from "effect/Stream"
 import * as CallEvent from "./CallEvent.js"
 import { type Completion, emptyUsage } from "./Completion.js"
 import { contentText, type GenerateRequest } from "./GenerateRequest.js"
+import { beforeFirstEvent } from "./internal/each.js"
 import * as internal from "./internal/resilienceTrail.js"
 import * as internalStream from "./internal/stream.js"
 import * as LanguageModel from "./LanguageModel.js"
@@ -139,6 +140,19 @@ export const handle: {
           Exclude<E, ContentFiltered>,
           R | R2
         >,
+      // `stream`'s semantics without a `Stream`: the graceful answer's text is handed to `onEvent` only
+      // when no event reached it before, then its `Finish`
+      streamEach: (streamEach) => (request, onEvent) =>
+        Effect.suspend(() => {
+          const first = beforeFirstEvent(onEvent)
+          return Effect.catchIf(streamEach(request, first.onEvent), isFiltered, (error) =>
+            Effect.flatMap(recover(error, request), (completion) => {
+              const finish = Effect.as(onEvent(StreamEvent.finish(completion)), completion)
+              return !first.before() || completion.text === ""
+                ? finish
+                : Effect.zipRight(onEvent(StreamEvent.textDelta(completion.text)), finish)
+            })) as Effect.Effect<Completion, Exclude<E, ContentFiltered>, R | R2>
+        }),
       stream: (stream) => (request) =>
         Stream.suspend(() => {
           let emitted = false

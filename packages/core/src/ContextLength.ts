@@ -35,6 +35,7 @@ import * as Stream from "effect/Stream"
 import * as CallEvent from "./CallEvent.js"
 import { addUsage, type Completion } from "./Completion.js"
 import { contentText, type GenerateRequest, type Message } from "./GenerateRequest.js"
+import { beforeFirstEvent, mapFinish } from "./internal/each.js"
 import * as internal from "./internal/resilienceTrail.js"
 import * as internalStream from "./internal/stream.js"
 import * as InvalidOptions from "./InvalidOptions.js"
@@ -265,6 +266,10 @@ const handleUnchecked: {
       provider: self.provider,
       model: request.model ?? self.model
     })
+    // the handler removes `ContextLengthExceeded` from the error type: one that comes after a stream
+    // began (nothing can be re-planned then) is an `InvalidRequest` too
+    const afterFirstEvent = (target: Target, e: ContextLengthExceeded) =>
+      tooLong(target, `context length exceeded after the stream began: ${e.message}`)
     const residual = (target: Target) => <A, X, Y>(effect: Effect.Effect<A, X, Y>) =>
       Effect.catchIf(
         effect,
@@ -414,6 +419,44 @@ const handleUnchecked: {
       }
     }
 
+    /**
+     * `runPlan` of `stream` without a `Stream`: the events of the planned call go to `onEvent`. For
+     * chunks, the parts are generated and the reduce call is streamed, its `Finish` carrying the sum.
+     */
+    const runPlanEach = (
+      request: GenerateRequest,
+      target: Target,
+      p: Plan,
+      streamEach: (request: GenerateRequest, onEvent: LanguageModel.OnEvent) => Effect.Effect<Completion, E, R>,
+      onEvent: LanguageModel.OnEvent
+    ): Effect.Effect<Completion, Out, R | R2> => {
+      switch (p._tag) {
+        case "Send":
+          return residual(target)(streamEach(p.request, onEvent)) as Effect.Effect<Completion, Out, R>
+        case "Larger":
+          return Effect.flatMap(
+            toLarger(request, target),
+            (r) => residual(target)(larger!.streamEach(r, onEvent))
+          ) as Effect.Effect<Completion, Out, R2>
+        case "Parts": {
+          if (strategy._tag !== "Chunk") return Effect.die("unreachable")
+          return Effect.flatMap(
+            Effect.forEach(p.requests, (r) => residual(target)(self.generate(r)), {
+              concurrency: strategy.concurrency
+            }),
+            (parts) =>
+              residual(target)(
+                mapFinish(
+                  (onEvent) => streamEach(strategy.combine(parts.map((c) => c.text), request), onEvent),
+                  onEvent,
+                  (final) => Effect.succeed(sumParts(parts, final))
+                )
+              )
+          ) as Effect.Effect<Completion, Out, R>
+        }
+      }
+    }
+
     interface Preflight {
       readonly limit: number | undefined
       readonly counted: number
@@ -450,6 +493,37 @@ const handleUnchecked: {
                     runPlanGenerate(request, target, p, generate))
               )
           ) as Effect.Effect<Completion, Out, R | R2>
+        })
+      },
+      // `stream`'s semantics without a `Stream` in any branch (the chunk parts are generated, as in
+      // `stream`, so nothing needs collecting)
+      streamEach: (streamEach) => (request, onEvent) => {
+        const target = targetOf(request)
+        return Effect.flatMap(preflight(request, target), ({ counted, fits, limit }) => {
+          if (!fits) {
+            return Effect.flatMap(
+              rescue(request, target, limit!, counted, undefined),
+              (p) => runPlanEach(request, target, p, streamEach, onEvent)
+            )
+          }
+          // made per run (inside the pre-flight's continuation): a call value run twice starts afresh
+          const first = beforeFirstEvent(onEvent)
+          return Effect.catchAll(
+            streamEach(request, first.onEvent),
+            (e): Effect.Effect<Completion, Out, R | R2> => {
+              if (!isContextLength(e)) return Effect.fail(e as Out)
+              // once an event reached the caller nothing is re-planned (as in `stream`)
+              if (!first.before()) return Effect.fail(afterFirstEvent(target, e))
+              return Effect.flatMap(
+                counted === 0 ? count(request.messages, target) : Effect.succeed(counted),
+                (c) =>
+                  Effect.flatMap(
+                    rescue(request, target, limit ?? e.limit ?? c, c, e),
+                    (p) => runPlanEach(request, target, p, streamEach, onEvent)
+                  )
+              )
+            }
+          )
         })
       },
       stream: (stream) => (request) => {
@@ -502,7 +576,8 @@ const handleUnchecked: {
               return c
             }),
             Stream.catchAll((e): Stream.Stream<StreamEvent.StreamEvent, Out, R | R2> => {
-              if (emitted || !isContextLength(e)) return Stream.fail(e as Out)
+              if (!isContextLength(e)) return Stream.fail(e as Out)
+              if (emitted) return Stream.fail(afterFirstEvent(target, e))
               return internalStream.unwrap(Effect.flatMap(
                 counted === 0 ? count(request.messages, target) : Effect.succeed(counted),
                 (c) => Effect.map(rescue(request, target, limit ?? e.limit ?? c, c, e), runPlan)

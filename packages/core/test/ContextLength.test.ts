@@ -1,11 +1,13 @@
 import { CallEvent, GenerateRequest, LanguageModel, LlmError } from "@effect-llm/core"
 import * as ContextLength from "@effect-llm/core/ContextLength"
 import * as ModelCatalog from "@effect-llm/core/ModelCatalog"
+import * as StreamEvent from "@effect-llm/core/StreamEvent"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer, Stream } from "effect"
 import { expectTypeOf } from "vitest"
 import { refusesFor } from "./invalidOptionsFixtures.js"
-import { scripted } from "./resilienceFixtures.js"
+import { completion, scripted } from "./resilienceFixtures.js"
+import { apis, runEvents } from "./streamApis.js"
 
 /** One token per character, so the tests can count. */
 const options = (window: number | undefined): ContextLength.Options => ({
@@ -32,6 +34,15 @@ const exceeded = (limit?: number, requested?: number) =>
     ...(limit !== undefined ? { limit } : {}),
     ...(requested !== undefined ? { requested } : {})
   })
+
+/** A text delta's text, or the event's tag. */
+const shown = (events: ReadonlyArray<StreamEvent.StreamEvent>) =>
+  events.map((e) => e._tag === "TextDelta" ? e.text : e._tag)
+const finishOf = (events: ReadonlyArray<StreamEvent.StreamEvent>) => {
+  const last = events[events.length - 1]
+  return last?._tag === "Finish" ? last.completion : undefined
+}
+const words = Array.from({ length: 30 }, (_, i) => `word${String(i).padStart(2, "0")}`).join(" ") // 209 chars
 
 describe("ContextLength", () => {
   it.effect("pre-flight truncate drops the oldest turns, keeping the system message and the latest", () =>
@@ -94,7 +105,6 @@ describe("ContextLength", () => {
 
   it.effect("chunk splits the last user message, answers each part and combines the answers", () =>
     Effect.gen(function*() {
-      const words = Array.from({ length: 30 }, (_, i) => `word${String(i).padStart(2, "0")}`).join(" ") // 209 chars
       const { model, requests } = scripted([{ text: "A" }, { text: "B" }, { text: "C" }, { text: "A+B+C" }])
       const result = yield* model.pipe(ContextLength.handle(ContextLength.chunk(), options(100))).generate({
         messages: [{ role: "system", content: "s".repeat(10) }, { role: "user", content: words }]
@@ -126,18 +136,284 @@ describe("ContextLength", () => {
       assert.deepStrictEqual(events, ["switching from fake/fake-1 to other/big after ContextLengthExceeded"])
     }))
 
-  it.effect("streams: pre-flight truncation and provider refusals before the first token", () =>
-    Effect.gen(function*() {
-      const { model, requests } = scripted([{ chunks: ["x"] }, { fail: exceeded(50, 100) }, { chunks: ["y"] }])
-      const handled = model.pipe(ContextLength.handle(ContextLength.truncate(), options(100)))
-      const first = yield* Stream.runCollect(handled.stream(conversation))
-      assert.strictEqual(first.length, 2)
-      assert.deepStrictEqual(roles(requests[0]), ["system:10", "assistant:40", "user:30"])
-      const unknownWindow = model.pipe(ContextLength.handle(ContextLength.truncate(), options(undefined)))
-      const second = yield* Stream.runCollect(unknownWindow.stream({ messages: conversation.messages }))
-      assert.strictEqual(second.length, 2)
-      assert.deepStrictEqual(roles(requests[2]), ["system:10", "user:30"])
-    }))
+  for (const api of apis) {
+    it.effect(`streams: pre-flight truncation and provider refusals before the first token (${api})`, () =>
+      Effect.gen(function*() {
+        const { model, requests } = scripted([{ chunks: ["x"] }, { fail: exceeded(50, 100) }, { chunks: ["y"] }])
+        const handled = model.pipe(ContextLength.handle(ContextLength.truncate(), options(100)))
+        const events: Array<CallEvent.CallEvent> = []
+        const first = yield* runEvents(handled, conversation, api).pipe(
+          CallEvent.listen((e) => Effect.sync(() => events.push(e)))
+        )
+        assert.deepStrictEqual(shown(first), ["x", "Finish"])
+        assert.deepStrictEqual(roles(requests[0]), ["system:10", "assistant:40", "user:30"])
+        assert.deepStrictEqual(events.map((e) => e._tag), ["ContextTruncated"])
+        const unknownWindow = model.pipe(ContextLength.handle(ContextLength.truncate(), options(undefined)))
+        const second = yield* runEvents(unknownWindow, { messages: conversation.messages }, api)
+        assert.deepStrictEqual(shown(second), ["y", "Finish"])
+        assert.deepStrictEqual(roles(requests[1]), roles(conversation))
+        assert.deepStrictEqual(roles(requests[2]), ["system:10", "user:30"])
+      }))
+
+    it.effect(`streams: a request that fits is streamed as it is (${api})`, () =>
+      Effect.gen(function*() {
+        const { model, requests } = scripted([{ chunks: ["a", "b", "c"] }])
+        const events = yield* runEvents(
+          model.pipe(ContextLength.handle(ContextLength.truncate(), options(1000))),
+          conversation,
+          api
+        )
+        assert.deepStrictEqual(shown(events), ["a", "b", "c", "Finish"])
+        assert.strictEqual(finishOf(events)?.text, "abc")
+        assert.strictEqual(requests[0], conversation)
+      }))
+
+    it.effect(`streams: what no truncation can fit fails with InvalidRequest, without calling the provider (${api})`, () =>
+      Effect.gen(function*() {
+        const { calls, model } = scripted([])
+        const seen: Array<string> = []
+        const error = yield* Effect.flip(
+          runEvents(
+            model.pipe(ContextLength.handle(ContextLength.truncate(), options(20))),
+            conversation,
+            api,
+            (e) => Effect.sync(() => seen.push(e._tag))
+          )
+        )
+        assert.strictEqual(error._tag, "InvalidRequest")
+        assert.strictEqual(calls.length, 0)
+        assert.deepStrictEqual(seen, [])
+      }))
+
+    it.effect(`streams: a provider refusing the truncated request too ends with InvalidRequest (${api})`, () =>
+      Effect.gen(function*() {
+        const { calls, model } = scripted([{ fail: exceeded(50, 100) }, { fail: exceeded(50, 60) }])
+        const error = yield* Effect.flip(runEvents(
+          model.pipe(ContextLength.handle(ContextLength.truncate(), options(undefined))),
+          { messages: conversation.messages },
+          api
+        ))
+        assert.strictEqual(error._tag, "InvalidRequest")
+        assert.include(error.message, "context length exceeded after truncate")
+        assert.strictEqual(calls.length, 2)
+      }))
+
+    it.effect(`streams: pre-flight truncation refused by the provider ends with InvalidRequest (${api})`, () =>
+      Effect.gen(function*() {
+        const { calls, model } = scripted([{ fail: exceeded(50, 100) }])
+        const error = yield* Effect.flip(runEvents(
+          model.pipe(ContextLength.handle(ContextLength.truncate(), options(100))),
+          conversation,
+          api
+        ))
+        assert.strictEqual(error._tag, "InvalidRequest")
+        assert.strictEqual(calls.length, 1)
+      }))
+
+    it.effect(`streams: a refusal after the first token is not rescued, and ends as InvalidRequest (${api})`, () =>
+      Effect.gen(function*() {
+        const { calls, model } = scripted([{ chunks: ["partial"], failAfterChunks: exceeded(50, 100) }, {
+          chunks: ["never"]
+        }])
+        const seen: Array<string> = []
+        const error = yield* Effect.flip(runEvents(
+          model.pipe(ContextLength.handle(ContextLength.truncate(), options(undefined))),
+          { messages: conversation.messages },
+          api,
+          (e) => Effect.sync(() => seen.push(e._tag === "TextDelta" ? e.text : e._tag))
+        ))
+        // the handler removed ContextLengthExceeded from the error type: nothing can be re-planned once
+        // the caller has text, so the refusal is an InvalidRequest saying so
+        assert.strictEqual(error._tag, "InvalidRequest")
+        assert.include(error.message, "context length exceeded after the stream began")
+        assert.deepStrictEqual(seen, ["partial"])
+        assert.strictEqual(calls.length, 1)
+      }))
+
+    it.effect(`streams: chunk generates the parts and streams the combined answer with the sum (${api})`, () =>
+      Effect.gen(function*() {
+        const { model, requests } = scripted([{ text: "A" }, { text: "B" }, { text: "C" }, {
+          chunks: ["A+B", "+C"]
+        }])
+        const events = yield* runEvents(
+          model.pipe(ContextLength.handle(ContextLength.chunk(), options(100))),
+          { messages: [{ role: "system", content: "s".repeat(10) }, { role: "user", content: words }] },
+          api
+        )
+        assert.deepStrictEqual(shown(events), ["A+B", "+C", "Finish"])
+        assert.strictEqual(requests.length, 4)
+        const parts = requests.slice(0, 3).map((r) => GenerateRequest.contentText(r.messages[1]!.content))
+        assert.strictEqual(parts.join(" "), words)
+        const combine = GenerateRequest.contentText(requests[3]!.messages[1]!.content)
+        assert.include(combine, "Part 1:\nA")
+        assert.include(combine, "Part 3:\nC")
+        const result = finishOf(events)!
+        assert.strictEqual(result.text, "A+B+C")
+        assert.strictEqual(result.usage.outputTokens, 4 * 5)
+        assert.strictEqual(result.attempts.length, 4)
+      }))
+
+    it.effect(`streams: chunk after a provider refusal (${api})`, () =>
+      Effect.gen(function*() {
+        const { model, requests } = scripted([
+          { fail: exceeded(100, 219) },
+          { text: "A" },
+          { text: "B" },
+          { text: "C" },
+          { chunks: ["ABC"] }
+        ])
+        const events = yield* runEvents(
+          model.pipe(ContextLength.handle(ContextLength.chunk(), options(undefined))),
+          { messages: [{ role: "system", content: "s".repeat(10) }, { role: "user", content: words }] },
+          api
+        )
+        // the provider's 219 of 100 scales the budget to 95 tokens: three parts, then the reduce call
+        assert.deepStrictEqual(shown(events), ["ABC", "Finish"])
+        assert.strictEqual(requests.length, 5)
+        assert.deepStrictEqual(roles(requests[0]), ["system:10", "user:209"])
+        for (const r of requests.slice(1, 4)) {
+          assert.isTrue(GenerateRequest.contentText(r.messages[1]!.content).length <= 85)
+        }
+        const result = finishOf(events)!
+        assert.strictEqual(result.usage.outputTokens, 4 * 5)
+        assert.strictEqual(result.attempts.length, 4)
+      }))
+
+    it.effect(`streams: chunk whose combined request is refused ends with InvalidRequest (${api})`, () =>
+      Effect.gen(function*() {
+        const { model } = scripted([{ text: "A" }, { text: "B" }, { text: "C" }, { fail: exceeded(100, 150) }])
+        const error = yield* Effect.flip(runEvents(
+          model.pipe(ContextLength.handle(ContextLength.chunk(), options(100))),
+          { messages: [{ role: "system", content: "s".repeat(10) }, { role: "user", content: words }] },
+          api
+        ))
+        assert.strictEqual(error._tag, "InvalidRequest")
+        assert.include(error.message, "context length exceeded after chunk")
+      }))
+
+    it.effect(`streams: larger moves the request to a larger-context model (${api})`, () =>
+      Effect.gen(function*() {
+        const small = scripted([])
+        const big = scripted([{ chunks: ["big", " answer"] }], { provider: "other", model: "big" })
+        const described: Array<string> = []
+        const handled = small.model.pipe(ContextLength.handle(ContextLength.larger(big.model), options(100)))
+        const events = yield* runEvents(handled, { ...conversation, model: "fake-1" }, api).pipe(
+          CallEvent.listen((e) => Effect.sync(() => described.push(CallEvent.describe(e))))
+        )
+        assert.deepStrictEqual(shown(events), ["big", " answer", "Finish"])
+        assert.strictEqual(finishOf(events)!.provider, "other")
+        assert.strictEqual(small.calls.length, 0)
+        assert.strictEqual(big.requests[0]!.model, undefined)
+        assert.deepStrictEqual(described, ["switching from fake/fake-1 to other/big after ContextLengthExceeded"])
+      }))
+
+    it.effect(`streams: larger after a provider refusal, and its own refusal is InvalidRequest (${api})`, () =>
+      Effect.gen(function*() {
+        const small = scripted([{ fail: exceeded(50, 100) }, { fail: exceeded(50, 100) }])
+        const big = scripted([{ chunks: ["big"] }, { fail: exceeded(500, 600) }], { provider: "other", model: "big" })
+        const handled = small.model.pipe(ContextLength.handle(ContextLength.larger(big.model), options(undefined)))
+        const events = yield* runEvents(handled, conversation, api)
+        assert.deepStrictEqual(shown(events), ["big", "Finish"])
+        const error = yield* Effect.flip(runEvents(handled, conversation, api))
+        assert.strictEqual(error._tag, "InvalidRequest")
+        assert.include(error.message, "context length exceeded after larger")
+        assert.strictEqual(small.calls.length, 2)
+        assert.strictEqual(big.calls.length, 2)
+      }))
+  }
+
+  describe("streamEach", () => {
+    /** A model whose `stream` is a defect: only a native `streamEach` all the way down succeeds. */
+    const native = () => {
+      const requests: Array<GenerateRequest.GenerateRequest> = []
+      const model = LanguageModel.make({
+        provider: "fake",
+        model: "fake-1",
+        generate: (request) =>
+          Effect.sync(() => {
+            requests.push(request)
+            return completion(`part${requests.length}`, { provider: "fake", model: "fake-1" })
+          }),
+        stream: () => Stream.die("the stream was run"),
+        streamEach: (request, onEvent) => {
+          requests.push(request)
+          const done = completion("streamed", { provider: "fake", model: "fake-1" })
+          return Effect.as(
+            Effect.zipRight(onEvent(StreamEvent.textDelta("streamed")), onEvent(StreamEvent.finish(done))),
+            done
+          )
+        }
+      })
+      return { model, requests }
+    }
+
+    it.effect("runs natively for every strategy: the policy's stream is never run", () =>
+      Effect.gen(function*() {
+        const send = native()
+        const truncated = yield* runEvents(
+          send.model.pipe(ContextLength.handle(ContextLength.truncate(), options(100))),
+          conversation,
+          "streamEach"
+        )
+        assert.deepStrictEqual(shown(truncated), ["streamed", "Finish"])
+        assert.deepStrictEqual(roles(send.requests[0]), ["system:10", "assistant:40", "user:30"])
+        const chunked = native()
+        const events = yield* runEvents(
+          chunked.model.pipe(ContextLength.handle(ContextLength.chunk(), options(100))),
+          { messages: [{ role: "system", content: "s".repeat(10) }, { role: "user", content: words }] },
+          "streamEach"
+        )
+        assert.deepStrictEqual(shown(events), ["streamed", "Finish"])
+        assert.strictEqual(finishOf(events)!.attempts.length, chunked.requests.length)
+        const big = native()
+        const larger = yield* runEvents(
+          native().model.pipe(ContextLength.handle(ContextLength.larger(big.model), options(100))),
+          conversation,
+          "streamEach"
+        )
+        assert.deepStrictEqual(shown(larger), ["streamed", "Finish"])
+        assert.strictEqual(big.requests.length, 1)
+      }))
+
+    it.effect("the combined answer's events reach onEvent in order, its Finish (with the sum) last and once", () =>
+      Effect.gen(function*() {
+        const { model } = scripted([{ text: "A" }, { text: "B" }, { text: "C" }, { chunks: ["x", "y", "z"] }])
+        const events: Array<StreamEvent.StreamEvent> = []
+        const result = yield* model.pipe(ContextLength.handle(ContextLength.chunk(), options(100))).streamEach(
+          { messages: [{ role: "system", content: "s".repeat(10) }, { role: "user", content: words }] },
+          (event) => Effect.sync(() => events.push(event))
+        )
+        assert.deepStrictEqual(events, [
+          StreamEvent.textDelta("x"),
+          StreamEvent.textDelta("y"),
+          StreamEvent.textDelta("z"),
+          StreamEvent.finish(result)
+        ])
+        assert.strictEqual(result.usage.outputTokens, 4 * 5)
+      }))
+
+    it.effect("each run of one call value has its own first event", () =>
+      Effect.gen(function*() {
+        const { calls, model } = scripted([
+          { chunks: ["partial"], failAfterChunks: exceeded(50, 100) },
+          { fail: exceeded(50, 100) },
+          { chunks: ["rescued"] }
+        ])
+        const seen: Array<string> = []
+        const call = model.pipe(ContextLength.handle(ContextLength.truncate(), options(undefined))).streamEach(
+          { messages: conversation.messages },
+          (e) => Effect.sync(() => seen.push(e._tag === "TextDelta" ? e.text : e._tag))
+        )
+        yield* Effect.flip(call)
+        assert.deepStrictEqual(seen, ["partial"])
+        seen.length = 0
+        // the second run had streamed nothing when it was refused: it is rescued
+        const result = yield* call
+        assert.strictEqual(result.text, "rescued")
+        assert.deepStrictEqual(seen, ["rescued", "Finish"])
+        assert.strictEqual(calls.length, 3)
+      }))
+  })
 
   it.effect("defaults: the ModelCatalog in context gives the window, the Tokenizer counts", () =>
     Effect.gen(function*() {

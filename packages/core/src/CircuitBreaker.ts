@@ -33,7 +33,7 @@ import * as Cause from "effect/Cause"
 import * as DateTime from "effect/DateTime"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import type * as Exit from "effect/Exit"
+import * as Exit from "effect/Exit"
 import { dual } from "effect/Function"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -228,7 +228,20 @@ const withConfig = <E, R, RS = never>(
     generate: (generate) => (request) =>
       guard(request.model ?? self.model, (record) => Effect.onExit(generate(request), record)),
     streamEach: (streamEach) => (request, onEvent) =>
-      guard(request.model ?? self.model, (record) => Effect.onExit(streamEach(request, onEvent), record)),
+      guard(request.model ?? self.model, (record) => {
+        // a caller that stops reading after the provider answered ends the call by interruption: as
+        // with `stream` (whose early end is a success), that says nothing against the provider
+        let answered = false
+        const each: LanguageModel.OnEvent = (event) => {
+          answered = true
+          return onEvent(event)
+        }
+        return Effect.onExit(
+          streamEach(request, each),
+          (exit) =>
+            record(answered && exit._tag === "Failure" && Cause.isInterruptedOnly(exit.cause) ? Exit.void : exit)
+        )
+      }),
     stream: (stream) => (request) =>
       internalStream.unwrap(
         guard(request.model ?? self.model, (record) => Effect.succeed(Stream.ensuringWith(stream(request), record)))

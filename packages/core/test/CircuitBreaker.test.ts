@@ -10,7 +10,7 @@ import { DateTime, Duration, Effect, Fiber, Layer, TestClock } from "effect"
 import { expectTypeOf } from "vitest"
 import { refusesFor } from "./invalidOptionsFixtures.js"
 import { invalidRequest, prompt, scripted, serverError } from "./resilienceFixtures.js"
-import { apis, runEvents } from "./streamApis.js"
+import { apis, runEvents, takeEvents } from "./streamApis.js"
 
 const collect = () => {
   const events: Array<string> = []
@@ -161,6 +161,23 @@ describe("CircuitBreaker", () => {
         assert.strictEqual(calls.length, 4)
         assert.deepStrictEqual(seen, [])
       }).pipe(Effect.provide(BreakerStore.layerMemory)))
+
+    for (const api of apis) {
+      it.effect(`a probe whose caller stops after its first event closes a half-open breaker (${api})`, () =>
+        Effect.gen(function*() {
+          const { calls, model } = scripted([...failures(4), { chunks: ["a", "b"] }])
+          const { events, listen } = collect()
+          const guarded = model.pipe(CircuitBreaker.withBreaker(options))
+          for (let i = 0; i < 4; i++) yield* Effect.flip(listen(guarded.streamEach(prompt, () => Effect.void)))
+          yield* TestClock.adjust("30 seconds")
+          // the provider answered: the caller leaving early says nothing against its health
+          const taken = yield* listen(takeEvents(guarded, prompt, api, 1))
+          assert.deepStrictEqual(taken, [{ _tag: "TextDelta", text: "a" }])
+          assert.strictEqual(calls.length, 5)
+          assert.deepStrictEqual(events, ["closed->open", "open->half-open", "half-open->closed"])
+          assert.strictEqual(yield* CircuitBreaker.state("fake", "fake-1", options), "closed")
+        }).pipe(Effect.provide(BreakerStore.layerMemory)))
+    }
 
     it.effect("a probe that streams to its Finish closes a half-open breaker", () =>
       Effect.gen(function*() {

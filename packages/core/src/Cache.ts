@@ -272,6 +272,18 @@ const apply = <E, R, RS>(
         Option.none()
       ))
 
+  /** The stored entry for `key`: read in plain code from a store with a plain face. */
+  const stored = (
+    store: CacheStoreNs.Service,
+    fiber: Fiber.RuntimeFiber<unknown, unknown>,
+    key: string
+  ): Effect.Effect<Option.Option<CacheStoreNs.Entry>> => {
+    const sync = store.sync
+    return sync !== undefined
+      ? Effect.sync(() => Option.fromNullable(sync.get(key, clockOf(fiber).unsafeCurrentTimeMillis())))
+      : lookup(store, key)
+  }
+
   // what is stored once an upstream call has ended: plain code for a store with a plain face, else
   // the effect that writes it
   const after = (store: CacheStoreNs.Service, request: GenerateRequest) =>
@@ -444,10 +456,7 @@ const apply = <E, R, RS>(
             )
           )
           if (refresh || registry.has(key)) return shared
-          const found = sync !== undefined
-            ? Effect.sync(() => Option.fromNullable(sync.get(key, clockOf(fiber).unsafeCurrentTimeMillis())))
-            : lookup(store, key)
-          return Effect.flatMap(found, (entry) => {
+          return Effect.flatMap(stored(store, fiber, key), (entry) => {
             if (Option.isNone(entry)) return shared
             return Effect.as(report(request, "hit", "store"), hit(entry.value))
           })
@@ -484,11 +493,7 @@ const apply = <E, R, RS>(
           )
         )
         if (request.cache?.mode === "refresh" || registry.has(key)) return shared
-        const sync = store.sync
-        const found = sync !== undefined
-          ? Effect.sync(() => Option.fromNullable(sync.get(key, clockOf(fiber).unsafeCurrentTimeMillis())))
-          : lookup(store, key)
-        return Effect.flatMap(found, (entry) => {
+        return Effect.flatMap(stored(store, fiber, key), (entry) => {
           if (Option.isNone(entry)) return shared
           return Effect.zipRight(report(request, "hit", "store"), replayEach(entry.value, hit(entry.value), onEvent))
         })

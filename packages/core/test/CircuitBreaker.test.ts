@@ -162,36 +162,39 @@ describe("CircuitBreaker", () => {
         assert.deepStrictEqual(seen, [])
       }).pipe(Effect.provide(BreakerStore.layerMemory)))
 
-    for (const api of apis) {
-      it.effect(`a probe whose caller stops after its first event closes a half-open breaker (${api})`, () =>
-        Effect.gen(function*() {
-          const { calls, model } = scripted([...failures(4), { chunks: ["a", "b"] }])
-          const { events, listen } = collect()
-          const guarded = model.pipe(CircuitBreaker.withBreaker(options))
-          for (let i = 0; i < 4; i++) yield* Effect.flip(listen(guarded.streamEach(prompt, () => Effect.void)))
-          yield* TestClock.adjust("30 seconds")
-          // the provider answered: the caller leaving early says nothing against its health
-          const taken = yield* listen(takeEvents(guarded, prompt, api, 1))
-          assert.deepStrictEqual(taken, [{ _tag: "TextDelta", text: "a" }])
-          assert.strictEqual(calls.length, 5)
-          assert.deepStrictEqual(events, ["closed->open", "open->half-open", "half-open->closed"])
-          assert.strictEqual(yield* CircuitBreaker.state("fake", "fake-1", options), "closed")
-        }).pipe(Effect.provide(BreakerStore.layerMemory)))
-    }
-
-    it.effect("a probe that streams to its Finish closes a half-open breaker", () =>
-      Effect.gen(function*() {
-        const { calls, model } = scripted([...failures(4), { chunks: ["a", "b"] }])
-        const { events, listen } = collect()
-        const guarded = model.pipe(CircuitBreaker.withBreaker(options))
-        for (let i = 0; i < 4; i++) yield* Effect.flip(listen(guarded.streamEach(prompt, () => Effect.void)))
-        yield* TestClock.adjust("30 seconds")
-        const completion = yield* listen(guarded.streamEach(prompt, () => Effect.void))
-        assert.strictEqual(completion.text, "ab")
+    /** A breaker opened by four failures, half-open after its cooldown; its next call is the probe. */
+    const halfOpen = Effect.gen(function*() {
+      const { calls, model } = scripted([...failures(4), { chunks: ["a", "b"] }])
+      const { events, listen } = collect()
+      const guarded = model.pipe(CircuitBreaker.withBreaker(options))
+      for (let i = 0; i < 4; i++) yield* Effect.flip(listen(guarded.streamEach(prompt, () => Effect.void)))
+      yield* TestClock.adjust("30 seconds")
+      const closed = Effect.gen(function*() {
         assert.strictEqual(calls.length, 5)
         assert.deepStrictEqual(events, ["closed->open", "open->half-open", "half-open->closed"])
         assert.strictEqual(yield* CircuitBreaker.state("fake", "fake-1", options), "closed")
+      })
+      return { guarded, listen, closed }
+    })
+
+    it.effect("a probe that streams to its Finish closes a half-open breaker", () =>
+      Effect.gen(function*() {
+        const { closed, guarded, listen } = yield* halfOpen
+        const completion = yield* listen(guarded.streamEach(prompt, () => Effect.void))
+        assert.strictEqual(completion.text, "ab")
+        yield* closed
       }).pipe(Effect.provide(BreakerStore.layerMemory)))
+
+    for (const api of apis) {
+      it.effect(`a probe whose caller stops after its first event closes a half-open breaker (${api})`, () =>
+        Effect.gen(function*() {
+          const { closed, guarded, listen } = yield* halfOpen
+          // the provider answered: the caller leaving early says nothing against its health
+          const taken = yield* listen(takeEvents(guarded, prompt, api, 1))
+          assert.deepStrictEqual(taken, [{ _tag: "TextDelta", text: "a" }])
+          yield* closed
+        }).pipe(Effect.provide(BreakerStore.layerMemory)))
+    }
   })
 
   it.effect("a fallback skips a model whose breaker is open", () =>

@@ -30,6 +30,7 @@
  *
  * @since 0.1.0
  */
+import * as Cause from "effect/Cause"
 import type * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
@@ -621,12 +622,73 @@ const callGenerate = <E, R>(
     )
   })
 
+// A call through `streamEach`: the call span `streamSpan` makes for `stream`, with no `Stream`. The
+// span is made as the call starts, is the parent span of the call below (which also gets the call's
+// state: its attempts) and ends once, with the call's exit. The first event handed on records the
+// time to first chunk; a call interrupted once its `Finish` was handed on (its caller stopped at the
+// end, as with a stream taken to its end) records that completion. One uninterruptible region sets
+// the context of the call below and sets it back when the call ends (what `Effect.locally` does,
+// without a region of its own); nothing runs per event but a function call.
+const callStreamEach = <E, R>(
+  info: CallInfo,
+  streamEach: (request: GenerateRequest, onEvent: LanguageModel.OnEvent) => Effect.Effect<Completion, E, R>,
+  onEvent: LanguageModel.OnEvent
+): Effect.Effect<Completion, E, R> =>
+  Effect.withFiberRuntime((fiber) => {
+    const recorder = startRecorder(fiber, info, undefined)
+    const context = fiber.currentContext
+    const call: internal.CallState = { attempts: 0 }
+    let span: Tracer.Span // made below, before the call runs
+    let first = true
+    let finish: Completion | undefined
+    const each: LanguageModel.OnEvent = (event) => {
+      if (first) {
+        first = false
+        recordTimeToFirstChunk(span, recorder, info, false)
+      }
+      if (event._tag === "Finish") finish = event.completion
+      return onEvent(event)
+    }
+    // the call below is made before its span: a model that throws here leaves no span open
+    const inner = streamEach(info.request, each)
+    const end = (exit: Exit.Exit<Completion, E>, completion: Completion | undefined) => {
+      finishCall(span, recorder, info, call, exit, completion)
+      endSpan(span, recorder, exit)
+      return Effect.zipRight(FiberRef.set(FiberRef.currentContext, context), exit)
+    }
+    return Effect.uninterruptibleMask((restore) =>
+      Effect.flatMap(Effect.makeSpan(spanName(info), internalSpan), (made) => {
+        span = made
+        internal.writeRequestAttributes(span, info, true, recorder.options)
+        span.attribute("effect_llm.span.role", "call")
+        return Effect.matchCauseEffect(
+          Effect.zipRight(
+            FiberRef.set(
+              FiberRef.currentContext,
+              Context.add(Context.add(context, internal.CurrentCall, call), Tracer.ParentSpan, span)
+            ),
+            restore(inner)
+          ),
+          {
+            onFailure: (cause) => end(Exit.failCause(cause), Cause.isInterruptedOnly(cause) ? finish : undefined),
+            onSuccess: (completion) => end(Exit.succeed(completion), completion)
+          }
+        )
+      })
+    )
+  })
+
 /**
  * Wraps every call of a model — the whole policy stack below it — in one `chat {model}` span
  * (`effect_llm.span.role = "call"`). The provider requests made for the call (the first try,
  * retries, fallbacks) become its children (`effect_llm.span.role = "attempt"`, numbered by
  * `effect_llm.attempt`), and the `CallEvent`s emitted between them land on it as span events when
  * the telemetry listener is installed (`layer`, `withEvents`). Apply it last (outermost).
+ *
+ * `stream` and `streamEach` record the same span. Through `streamEach` the caller's `onEvent` runs
+ * inside the call (as the call's own code: spans it makes are children of the call span), and a
+ * caller that stops early interrupts the call, which the span records (`error.type = Interrupted`)
+ * unless the call's `Finish` had reached the caller.
  *
  * @since 0.1.0
  * @category tracing
@@ -637,7 +699,9 @@ export const traceCall = <E, R>(self: LanguageModel.With<E, R>): LanguageModel.W
     generate: (generate) => (request) =>
       callGenerate({ provider: self.provider, model: self.model, request }, generate(request)),
     stream: (stream) => (request) =>
-      streamSpan(stream(request), { provider: self.provider, model: self.model, request }, "call")
+      streamSpan(stream(request), { provider: self.provider, model: self.model, request }, "call"),
+    streamEach: (streamEach) => (request, onEvent) =>
+      callStreamEach({ provider: self.provider, model: self.model, request }, streamEach, onEvent)
   })
 
 /**

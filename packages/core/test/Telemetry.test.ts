@@ -1,11 +1,15 @@
 import { CallEvent, LanguageModel, Telemetry } from "@effect-llm/core"
-import { InvalidRequest, RateLimited } from "@effect-llm/core/LlmError"
+import type { Completion } from "@effect-llm/core/Completion"
+import type { GenerateRequest } from "@effect-llm/core/GenerateRequest"
+import { InvalidRequest, type LlmError, RateLimited, StreamInterrupted } from "@effect-llm/core/LlmError"
 import * as Otel from "@effect-llm/core/Otel"
+import * as StreamEvent from "@effect-llm/core/StreamEvent"
 import * as NodeSdk from "@effect/opentelemetry/NodeSdk"
 import { assert, describe, it } from "@effect/vitest"
 import { SpanKind } from "@opentelemetry/api"
 import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base"
-import { Effect, Fiber, FiberRef, Layer, Stream, TestClock } from "effect"
+import { Cause, Effect, Exit, Fiber, FiberRef, Layer, Stream, TestClock, Tracer } from "effect"
+import { type Api, apis, runEvents, takeEvents } from "./streamApis.js"
 import {
   cached,
   collectMetrics,
@@ -278,44 +282,49 @@ describe("Telemetry spans", () => {
     }).pipe(Effect.provide(sdk.layer))
   })
 
-  it.scoped("stream: gen_ai.request.stream, time to first chunk (TestClock), the Finish completion", () => {
-    const sdk = makeSdk()
-    return Effect.gen(function*() {
-      const { model } = fakeProvider({ provider: "anthropic", model: "t-stream", firstChunkDelay: "250 millis" })
-      const traced = Telemetry.traceCall(model)
-      const fiber = yield* Effect.fork(Stream.runCollect(traced.stream(request)))
-      yield* TestClock.adjust("250 millis")
-      const events = yield* Fiber.join(fiber)
-      assert.strictEqual(events.length, 3)
+  for (const api of apis) {
+    it.scoped(`stream: gen_ai.request.stream, time to first chunk (TestClock), the Finish completion (${api})`, () => {
+      const sdk = makeSdk()
+      const name = `t-stream-${api}`
+      return Effect.gen(function*() {
+        const { model } = fakeProvider({ provider: "anthropic", model: name, firstChunkDelay: "250 millis" })
+        const traced = Telemetry.traceCall(model)
+        const fiber = yield* Effect.fork(runEvents(traced, request, api))
+        yield* TestClock.adjust("250 millis")
+        const events = yield* Fiber.join(fiber)
+        assert.strictEqual(events.length, 3)
 
-      const spans = sdk.spans.getFinishedSpans()
-      const call = spans.find((s) => s.attributes["effect_llm.span.role"] === "call")!
-      const attempt = spans.find((s) => s.attributes["effect_llm.span.role"] === "attempt")!
-      assert.strictEqual(attempt.parentSpanContext?.spanId, call.spanContext().spanId)
-      for (const span of [call, attempt]) {
-        assert.strictEqual(span.attributes["gen_ai.request.stream"], true)
-        assert.strictEqual(span.attributes["gen_ai.response.time_to_first_chunk"], 0.25)
-        assert.deepStrictEqual(span.attributes["gen_ai.response.finish_reasons"], ["stop"])
-        assert.strictEqual(span.attributes["gen_ai.usage.input_tokens"], 120)
-      }
-      assert.strictEqual(attempt.kind, SpanKind.CLIENT)
-      assert.strictEqual(attempt.attributes["effect_llm.attempt"], 1)
+        const spans = sdk.spans.getFinishedSpans()
+        assert.strictEqual(spans.length, 2)
+        const call = spans.find((s) => s.attributes["effect_llm.span.role"] === "call")!
+        const attempt = spans.find((s) => s.attributes["effect_llm.span.role"] === "attempt")!
+        assert.strictEqual(attempt.parentSpanContext?.spanId, call.spanContext().spanId)
+        for (const span of [call, attempt]) {
+          assert.strictEqual(span.attributes["gen_ai.request.stream"], true)
+          assert.strictEqual(span.attributes["gen_ai.response.time_to_first_chunk"], 0.25)
+          assert.deepStrictEqual(span.attributes["gen_ai.response.finish_reasons"], ["stop"])
+          assert.strictEqual(span.attributes["gen_ai.usage.input_tokens"], 120)
+        }
+        assert.strictEqual(call.kind, SpanKind.INTERNAL)
+        assert.strictEqual(call.attributes["effect_llm.attempts"], 1)
+        assert.strictEqual(attempt.kind, SpanKind.CLIENT)
+        assert.strictEqual(attempt.attributes["effect_llm.attempt"], 1)
 
-      const metrics = yield* collectMetrics(sdk.reader)
-      const ttfc = points(metrics, "gen_ai.client.operation.time_to_first_chunk", {
-        "gen_ai.request.model": "t-stream"
-      })
-      assert.strictEqual(histogramPoint(ttfc[0]).count, 1)
-      assert.strictEqual(histogramPoint(ttfc[0]).sum, 0.25)
-      const duration = points(metrics, "gen_ai.client.operation.duration", { "gen_ai.request.model": "t-stream" })
-      assert.strictEqual(histogramPoint(duration[0]).sum, 0.25)
-      const output = points(metrics, "gen_ai.client.token.usage", {
-        "gen_ai.request.model": "t-stream",
-        "gen_ai.token.type": "output"
-      })
-      assert.strictEqual(histogramPoint(output[0]).sum, 42)
-    }).pipe(Effect.provide(sdk.layer))
-  })
+        const metrics = yield* collectMetrics(sdk.reader)
+        const ttfc = points(metrics, "gen_ai.client.operation.time_to_first_chunk", { "gen_ai.request.model": name })
+        // the attempt's: the call span records its time to first chunk as an attribute only
+        assert.strictEqual(histogramPoint(ttfc[0]).count, 1)
+        assert.strictEqual(histogramPoint(ttfc[0]).sum, 0.25)
+        const duration = points(metrics, "gen_ai.client.operation.duration", { "gen_ai.request.model": name })
+        assert.strictEqual(histogramPoint(duration[0]).sum, 0.25)
+        const output = points(metrics, "gen_ai.client.token.usage", {
+          "gen_ai.request.model": name,
+          "gen_ai.token.type": "output"
+        })
+        assert.strictEqual(histogramPoint(output[0]).sum, 42)
+      }).pipe(Effect.provide(sdk.layer))
+    })
+  }
 
   it.scoped("a failing stream records error.type on its span", () => {
     const sdk = makeSdk()
@@ -485,6 +494,428 @@ describe("Telemetry spans", () => {
       assert.strictEqual(listeners.filter((l) => l === Telemetry.listener).length, 1)
     })
   })
+})
+
+describe("traceCall through stream and streamEach", () => {
+  const afterMillis = 250
+
+  /** What a streamed call does below the call span. */
+  interface Script {
+    readonly name: string
+    /** The request fails before its text event at this index (0: before the first event). */
+    readonly failAt?: { readonly index: number; readonly error: LlmError }
+  }
+
+  /**
+   * A provider with both streamed APIs as the adapters make them: `stream` traced by `traceStream`,
+   * `streamEach` recording its attempt with `startAttempt` and handing each event to `onEvent` in
+   * the caller's fiber (the attempt succeeds before its `Finish` is handed on). Before its first
+   * event, the request waits 250 ms (TestClock time) inside a span of its own and emits a call event.
+   */
+  const provider = (script: Script): LanguageModel.With<LlmError> => {
+    const info = (request: GenerateRequest): Telemetry.CallInfo => ({ provider: "openai", model: script.name, request })
+    const texts = ["The answer", " text"]
+    const completion = completionOf("openai", script.name, { costUsd: 0.004 })
+    const before = Effect.sleep(afterMillis).pipe(
+      Effect.withSpan("provider read"),
+      Effect.zipRight(CallEvent.emit({ _tag: "FirstToken", provider: "openai", model: script.name, afterMillis }))
+    )
+    const failAt = script.failAt
+    return LanguageModel.make<LlmError, never>({
+      provider: "openai",
+      model: script.name,
+      generate: () => Effect.dieMessage("streamed calls only"),
+      stream: (request) =>
+        Stream.drain(Stream.fromEffect(before)).pipe(
+          Stream.concat(
+            failAt === undefined
+              ? Stream.fromIterable([...texts.map(StreamEvent.textDelta), StreamEvent.finish(completion)])
+              : Stream.concat(
+                Stream.fromIterable(texts.slice(0, failAt.index).map(StreamEvent.textDelta)),
+                Stream.fail(failAt.error)
+              )
+          ),
+          // one event a chunk: what the call span sees of a stream left early is what its caller saw
+          Stream.rechunk(1),
+          Telemetry.traceStream(info(request))
+        ),
+      streamEach: (request, onEvent) =>
+        Effect.withFiberRuntime((fiber) => {
+          const attempt = Telemetry.startAttempt(fiber, info(request), true)
+          const events = (index: number): Effect.Effect<Completion, LlmError> => {
+            if (failAt?.index === index) {
+              attempt.fail(failAt.error)
+              return Effect.fail(failAt.error)
+            }
+            if (index === texts.length) {
+              attempt.succeed(completion)
+              return Effect.as(onEvent(StreamEvent.finish(completion)), completion)
+            }
+            attempt.chunk()
+            return Effect.zipRight(
+              onEvent(StreamEvent.textDelta(texts[index]!)),
+              Effect.suspend(() => events(index + 1))
+            )
+          }
+          return Effect.onExit(
+            Effect.zipRight(before, Effect.suspend(() => events(0))),
+            (exit) => Effect.sync(() => attempt.close(exit))
+          )
+        })
+    })
+  }
+
+  /** Runs `self` with a tracer that counts how many times each span it makes is ended. */
+  const countingEnds = <A, E, R>(self: Effect.Effect<A, E, R>) =>
+    Effect.flatMap(Effect.tracer, (tracer) => {
+      const ends: Array<{ readonly span: Tracer.Span; count: number }> = []
+      const counting = Tracer.make({
+        context: tracer.context,
+        span(...args) {
+          const span = tracer.span(...args)
+          const entry = { span, count: 0 }
+          ends.push(entry)
+          const end = span.end.bind(span)
+          span.end = (endTime, exit) => {
+            entry.count++
+            end(endTime, exit)
+          }
+          return span
+        }
+      })
+      return Effect.map(Effect.withTracer(self, counting), (a) => ({ result: a, ends }))
+    })
+
+  const label = (span: ReadableSpan) => {
+    const role = span.attributes["effect_llm.span.role"]
+    return role === undefined ? span.name : `${span.name} [${role}]`
+  }
+
+  /** The spans of a run as they can be compared across runs: no ids, no times. */
+  const shapeOf = (spans: ReadonlyArray<ReadableSpan>) => {
+    const byId = new Map(spans.map((span) => [span.spanContext().spanId, span]))
+    return spans.map((span) => {
+      const parentId = span.parentSpanContext?.spanId
+      const parent = parentId === undefined ? undefined : byId.get(parentId)
+      return {
+        label: label(span),
+        parent: parent === undefined ? parentId : label(parent),
+        kind: span.kind,
+        attributes: { ...span.attributes },
+        status: span.status,
+        // the stack trace of a failure passed up to the caller's span lists the Effect spans it
+        // crossed, which a `Stream` does not record: compared without it
+        events: span.events.map((event) => {
+          const { "exception.stacktrace": _stack, ...attributes } = event.attributes ?? {}
+          return { name: event.name, attributes }
+        })
+      }
+    }).sort((a, b) => a.label.localeCompare(b.label))
+  }
+
+  type Caller =
+    | "answered"
+    | "interrupted-before-first-event"
+    | "interrupted-in-onEvent"
+    | "onEvent-dies"
+    | { readonly take: number }
+
+  /** One call through `api` under a `caller` span, with its own SDK; what it exported. */
+  const runCall = (api: Api, script: Script, caller: Caller = "answered") => {
+    const sdk = makeSdk()
+    const onEvent = (event: StreamEvent.StreamEvent): Effect.Effect<void> =>
+      event._tag !== "TextDelta"
+        ? Effect.void
+        : caller === "interrupted-in-onEvent"
+        ? Effect.never
+        : caller === "onEvent-dies"
+        ? Effect.dieMessage("the caller's callback failed")
+        : Effect.void
+    return countingEnds(Effect.gen(function*() {
+      const traced = Telemetry.traceCall(provider(script))
+      const call = typeof caller === "object"
+        ? takeEvents(traced, request, api, caller.take)
+        : runEvents(traced, request, api, onEvent)
+      const fiber = yield* Effect.fork(Effect.withSpan(call, "caller"))
+      yield* TestClock.adjust(caller === "interrupted-before-first-event" ? afterMillis / 2 : afterMillis)
+      if (typeof caller === "string" && caller.startsWith("interrupted")) yield* Fiber.interrupt(fiber)
+      yield* Fiber.await(fiber)
+      const metrics = yield* collectMetrics(sdk.reader)
+      return { spans: sdk.spans.getFinishedSpans(), metrics }
+    })).pipe(
+      Effect.map(({ ends, result }) => ({ ...result, ends: ends.map((e) => [e.span.name, e.count] as const) })),
+      Effect.provide(sdk.layer)
+    )
+  }
+
+  /** Every span the run made was ended, once (and so exported). */
+  const assertEndedOnce = (run: Effect.Effect.Success<ReturnType<typeof runCall>>) => {
+    assert.deepStrictEqual(run.ends.filter(([, count]) => count !== 1), [])
+    assert.strictEqual(run.ends.length, run.spans.length)
+  }
+
+  const callOf = (spans: ReadonlyArray<ReadableSpan>) =>
+    spans.filter((span) => span.attributes["effect_llm.span.role"] === "call")
+
+  const requestAttributes = (name: string) => ({
+    "gen_ai.operation.name": "chat",
+    "gen_ai.provider.name": "openai",
+    "gen_ai.request.model": name,
+    "gen_ai.request.stream": true,
+    "gen_ai.request.max_tokens": 200,
+    "gen_ai.request.temperature": 0.2,
+    "gen_ai.request.top_p": 0.9,
+    "gen_ai.request.stop_sequences": ["\n\n"],
+    "gen_ai.request.seed": 7,
+    "effect_llm.span.role": "call"
+  })
+
+  const scenarios: ReadonlyArray<{
+    readonly title: string
+    readonly script: Script
+    readonly caller?: Caller
+    /** The call span's attributes beyond the request's, its status code and whether it was interrupted. */
+    readonly expected: {
+      readonly attributes: Record<string, unknown>
+      readonly status: number
+      readonly interrupted?: boolean
+    }
+  }> = [
+    {
+      title: "an answered call",
+      script: { name: "t-each-ok" },
+      expected: {
+        attributes: {
+          "gen_ai.response.time_to_first_chunk": 0.25,
+          "effect_llm.attempts": 1,
+          "gen_ai.response.id": "resp_123",
+          "gen_ai.response.model": "t-each-ok-2026-08-07",
+          "gen_ai.response.finish_reasons": ["stop"],
+          "gen_ai.usage.input_tokens": 120,
+          "gen_ai.usage.output_tokens": 42,
+          "gen_ai.usage.cache_read.input_tokens": 100,
+          "gen_ai.usage.cache_creation.input_tokens": 8,
+          "gen_ai.usage.reasoning.output_tokens": 12,
+          "effect_llm.request_id": "req_456",
+          "effect_llm.cost.usd": 0.004
+        },
+        status: 1 // OK
+      }
+    },
+    {
+      title: "a call failing before its first event",
+      script: {
+        name: "t-each-429",
+        failAt: { index: 0, error: new RateLimited({ provider: "openai", model: "t-each-429", limit: "tokens" }) }
+      },
+      expected: { attributes: { "effect_llm.attempts": 1, "error.type": "RateLimited" }, status: 2 }
+    },
+    {
+      title: "a call failing after its first event",
+      script: {
+        name: "t-each-cut",
+        failAt: {
+          index: 1,
+          error: new StreamInterrupted({
+            provider: "openai",
+            model: "t-each-cut",
+            partialText: "The answer",
+            detail: "socket hang up"
+          })
+        }
+      },
+      expected: {
+        attributes: {
+          "gen_ai.response.time_to_first_chunk": 0.25,
+          "effect_llm.attempts": 1,
+          "error.type": "StreamInterrupted"
+        },
+        status: 2 // ERROR
+      }
+    },
+    {
+      title: "a call interrupted before its first event",
+      script: { name: "t-each-int-wait" },
+      caller: "interrupted-before-first-event",
+      expected: { attributes: { "effect_llm.attempts": 1, "error.type": "Interrupted" }, status: 1, interrupted: true }
+    },
+    {
+      title: "a call interrupted inside onEvent",
+      script: { name: "t-each-int-each" },
+      caller: "interrupted-in-onEvent",
+      expected: {
+        attributes: {
+          "gen_ai.response.time_to_first_chunk": 0.25,
+          "effect_llm.attempts": 1,
+          "error.type": "Interrupted"
+        },
+        status: 1,
+        interrupted: true
+      }
+    },
+    {
+      title: "a call whose onEvent dies",
+      script: { name: "t-each-die" },
+      caller: "onEvent-dies",
+      expected: {
+        attributes: { "gen_ai.response.time_to_first_chunk": 0.25, "effect_llm.attempts": 1, "error.type": "_OTHER" },
+        status: 2
+      }
+    }
+  ]
+
+  it.scoped("streamEach runs the streamEach of the model below: no Stream", () => {
+    const sdk = makeSdk()
+    return Effect.gen(function*() {
+      const native = provider({ name: "t-each-native" })
+      const model = LanguageModel.make({
+        provider: native.provider,
+        model: native.model,
+        generate: native.generate,
+        stream: () => Stream.dieMessage("a Stream was run"),
+        streamEach: native.streamEach
+      })
+      const fiber = yield* Effect.fork(runEvents(Telemetry.traceCall(model), request, "streamEach"))
+      yield* TestClock.adjust(afterMillis)
+      const events = yield* Fiber.join(fiber)
+      assert.deepStrictEqual(events.map((event) => event._tag), ["TextDelta", "TextDelta", "Finish"])
+      assert.strictEqual(callOf(sdk.spans.getFinishedSpans()).length, 1)
+    }).pipe(Effect.provide(sdk.layer))
+  })
+
+  it.scoped("a model whose streamEach throws: the call dies and leaves no span open", () => {
+    const sdk = makeSdk()
+    return Effect.gen(function*() {
+      const throwing = LanguageModel.make<never, never>({
+        provider: "openai",
+        model: "t-each-throws",
+        generate: () => Effect.dieMessage("streamed calls only"),
+        stream: () => Stream.dieMessage("streamEach only"),
+        streamEach: () => {
+          throw new Error("a bug in the model")
+        }
+      })
+      const exit = yield* Effect.exit(Telemetry.traceCall(throwing).streamEach(request, () => Effect.void))
+      assert.isTrue(Exit.isFailure(exit) && Cause.isDie(exit.cause))
+      return exit
+    }).pipe(
+      countingEnds,
+      Effect.map(({ ends }) => assert.deepStrictEqual(ends.filter((e) => e.count !== 1).map((e) => e.span.name), [])),
+      Effect.provide(sdk.layer)
+    )
+  })
+
+  for (const api of apis) {
+    it.scoped(`after the call, answered or failed, the caller's spans are the caller's children again (${api})`, () => {
+      const sdk = makeSdk()
+      return Effect.gen(function*() {
+        const answering = Telemetry.traceCall(provider({ name: `t-each-after-${api}` }))
+        const failing = Telemetry.traceCall(provider({
+          name: `t-each-after-429-${api}`,
+          failAt: { index: 0, error: new RateLimited({ provider: "openai", model: `t-each-after-429-${api}` }) }
+        }))
+        const fiber = yield* Effect.fork(
+          Effect.gen(function*() {
+            yield* runEvents(answering, request, api)
+            yield* Effect.withSpan(Effect.void, "after the answer")
+            yield* Effect.exit(runEvents(failing, request, api))
+            yield* Effect.withSpan(Effect.void, "after the failure")
+          }).pipe(Effect.withSpan("caller"))
+        )
+        yield* TestClock.adjust(afterMillis)
+        yield* TestClock.adjust(afterMillis)
+        yield* Fiber.join(fiber)
+        const spans = sdk.spans.getFinishedSpans()
+        const caller = spanNamed(spans, "caller")[0]!
+        for (const name of ["after the answer", "after the failure"]) {
+          assert.strictEqual(spanNamed(spans, name)[0]!.parentSpanContext?.spanId, caller.spanContext().spanId, name)
+        }
+        assert.strictEqual(callOf(spans).length, 2)
+      }).pipe(Effect.provide(sdk.layer))
+    })
+  }
+
+  for (const api of apis) {
+    it.scoped(`a caller that stops after the first event: the call span ends once, without usage (${api})`, () =>
+      Effect.gen(function*() {
+        const run = yield* runCall(api, { name: `t-each-stop-${api}` }, { take: 1 })
+        assertEndedOnce(run)
+        const [call, ...others] = callOf(run.spans)
+        assert.strictEqual(others.length, 0)
+        const a = call!.attributes
+        assert.strictEqual(a["gen_ai.response.time_to_first_chunk"], 0.25)
+        assert.strictEqual(a["effect_llm.attempts"], 1)
+        assert.isUndefined(a["gen_ai.usage.input_tokens"])
+        assert.isUndefined(a["gen_ai.response.model"])
+        // a `Stream` left early ends with success, a `streamEach` call stopped early is interrupted
+        assert.strictEqual(a["error.type"], api === "stream" ? undefined : "Interrupted")
+        assert.strictEqual(a["status.interrupted"], api === "stream" ? undefined : true)
+        const attempt = run.spans.find((span) => span.attributes["effect_llm.span.role"] === "attempt")!
+        assert.strictEqual(attempt.parentSpanContext?.spanId, call!.spanContext().spanId)
+        const metrics = points(run.metrics, "effect_llm.cost", { "gen_ai.request.model": `t-each-stop-${api}` })
+        assert.deepStrictEqual(metrics, [])
+      }))
+
+    it.scoped(`a caller that stops at the Finish: the call span records the completion (${api})`, () =>
+      Effect.gen(function*() {
+        const name = `t-each-stop-finish-${api}`
+        const run = yield* runCall(api, { name }, { take: 3 })
+        assertEndedOnce(run)
+        const [call] = callOf(run.spans)
+        const a = call!.attributes
+        assert.isUndefined(a["error.type"])
+        assert.strictEqual(a["gen_ai.response.model"], `${name}-2026-08-07`)
+        assert.strictEqual(a["gen_ai.usage.input_tokens"], 120)
+        assert.strictEqual(a["gen_ai.usage.output_tokens"], 42)
+        assert.strictEqual(a["effect_llm.cost.usd"], 0.004)
+        assert.strictEqual(a["effect_llm.attempts"], 1)
+        const cost = points(run.metrics, "effect_llm.cost", { "gen_ai.request.model": name })
+        assert.deepStrictEqual(cost.map((p) => p.value), [0.004])
+      }))
+  }
+
+  for (const scenario of scenarios) {
+    it.scoped(`${scenario.title}: the same spans through stream and streamEach, each ended once`, () =>
+      Effect.gen(function*() {
+        const viaStream = yield* runCall("stream", scenario.script, scenario.caller)
+        const viaEach = yield* runCall("streamEach", scenario.script, scenario.caller)
+        assert.deepStrictEqual(shapeOf(viaEach.spans), shapeOf(viaStream.spans))
+
+        for (const run of [viaStream, viaEach]) {
+          assertEndedOnce(run)
+          const [call, ...others] = callOf(run.spans)
+          assert.strictEqual(others.length, 0)
+          assert.strictEqual(call!.name, `chat ${scenario.script.name}`)
+          assert.strictEqual(call!.kind, SpanKind.INTERNAL)
+          const { "span.label": _label, "status.interrupted": interrupted, ...attributes } = call!.attributes
+          assert.deepStrictEqual(attributes, {
+            ...requestAttributes(scenario.script.name),
+            ...scenario.expected.attributes
+          })
+          assert.strictEqual(call!.status.code, scenario.expected.status)
+          assert.strictEqual(interrupted, scenario.expected.interrupted)
+          // the call span is the parent of everything below it, and its own parent is the caller's
+          const shape = shapeOf(run.spans)
+          assert.deepStrictEqual(shape.map((span) => [span.label, span.parent]), [
+            ["caller", undefined],
+            [`chat ${scenario.script.name} [attempt]`, `chat ${scenario.script.name} [call]`],
+            [`chat ${scenario.script.name} [call]`, "caller"],
+            ["provider read", `chat ${scenario.script.name} [call]`]
+          ])
+          // the call events emitted below land on the call span
+          assert.deepStrictEqual(
+            call!.events.filter((event) => event.name !== "exception").map((event) => event.name),
+            scenario.caller === "interrupted-before-first-event" ? [] : ["effect_llm.first_token"]
+          )
+        }
+        // the call span counts an answer's cost once, through either API (counters are cumulative)
+        const cost = points(viaEach.metrics, "effect_llm.cost", { "gen_ai.request.model": scenario.script.name })
+        assert.deepStrictEqual(
+          cost.map((p) => p.value),
+          scenario.expected.status === 1 && !scenario.expected.interrupted ? [0.008] : []
+        )
+      }))
+  }
 })
 
 describe("Telemetry options", () => {

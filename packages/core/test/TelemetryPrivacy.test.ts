@@ -1,10 +1,11 @@
 /**
- * Privacy: runs every telemetry scenario (success, failures of several tags, streams, retries,
- * fallback, cache hit, budget refusal) against in-memory span and metric exporters and a capturing
- * Logger, and checks that no API key, prompt, answer, user id or request metadata appears in any
- * span name, attribute, event, status, metric attribute or log line — unless the options opt in.
+ * Privacy: runs every telemetry scenario (success, failures of several tags, streams through
+ * `stream` and `streamEach`, retries, fallback, cache hit, budget refusal) against in-memory span
+ * and metric exporters and a capturing Logger, and checks that no API key, prompt, answer, user id
+ * or request metadata appears in any span name, attribute, event, status, metric attribute or log
+ * line — unless the options opt in.
  */
-import { CallEvent, Telemetry } from "@effect-llm/core"
+import { CallEvent, LanguageModel, Telemetry } from "@effect-llm/core"
 import type { GenerateRequest } from "@effect-llm/core/GenerateRequest"
 import {
   AuthenticationFailed,
@@ -63,6 +64,18 @@ const scenarios = (suffix: string) => {
     )
   }
   const m = (name: string) => `p-${name}-${suffix}`
+  const cutStream = (name: string) =>
+    Stream.make({ _tag: "TextDelta" as const, text: ANSWER }).pipe(
+      Stream.concat(Stream.fail(
+        new StreamInterrupted({
+          provider: "anthropic",
+          model: m(name),
+          partialText: ANSWER,
+          detail: "socket hang up"
+        })
+      )),
+      Telemetry.traceStream({ provider: "anthropic", model: m(name), request: secretRequest(m(name)) })
+    )
   return [
     generateWith([], "ok"),
     generateWith([new RateLimited({ provider: "openai", model: m("429"), limit: "tokens" })], "429"),
@@ -86,19 +99,24 @@ const scenarios = (suffix: string) => {
       yield* Fiber.join(fiber)
     }),
     // a stream cut after its first chunk
-    logFailures(Stream.runDrain(
-      Stream.make({ _tag: "TextDelta" as const, text: ANSWER }).pipe(
-        Stream.concat(Stream.fail(
-          new StreamInterrupted({
-            provider: "anthropic",
-            model: m("cut"),
-            partialText: ANSWER,
-            detail: "socket hang up"
-          })
-        )),
-        Telemetry.traceStream({ provider: "anthropic", model: m("cut"), request: secretRequest(m("cut")) })
+    logFailures(Stream.runDrain(cutStream("cut"))),
+    // the same two under a call span, through streamEach
+    Effect.gen(function*() {
+      const { model } = fakeProvider({ provider: "anthropic", model: m("each"), firstChunkDelay: "100 millis" })
+      const fiber = yield* Effect.fork(
+        Telemetry.traceCall(model).streamEach(secretRequest(m("each")), () => Effect.void)
       )
-    )),
+      yield* TestClock.adjust("100 millis")
+      yield* Fiber.join(fiber)
+    }),
+    logFailures(
+      Telemetry.traceCall(LanguageModel.make({
+        provider: "anthropic",
+        model: m("each-cut"),
+        generate: () => Effect.dieMessage("streamed calls only"),
+        stream: () => cutStream("each-cut")
+      })).streamEach(secretRequest(m("each-cut")), () => Effect.void)
+    ),
     // retry-like repeated calls under a call span
     logFailures(
       retrying(

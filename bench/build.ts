@@ -11,3 +11,4 @@ const root = path.resolve(import.meta.dirname, "..")
 
 await bundle(path.join(root, "bench", "index.ts"), path.join(root, "bench", "build", "index.mjs"), root)
 await bundle(path.join(root, "bench", "ab.ts"), path.join(root, "bench", "build", "ab.mjs"), root)
+await bundle(path.join(root, "bench", "profile.ts"), path.join(root, "bench", "build", "profile.mjs"), root)

@@ -88,10 +88,12 @@ describe("AnthropicLanguageModel: the connect timeout (Timeout.currentConnectTim
     it.live(`${via}: the connect timeout ends with the headers (a slow body is not a connect timeout)`, () =>
       withEmulator(({ emulator, model }) =>
         Effect.gen(function*() {
-          yield* emulator.script([{ _tag: "ChunkDelay", delayMs: 60, text: "a b c d" }])
+          yield* emulator.script([{ _tag: "ChunkDelay", delayMs: 250, text: "a b c d" }])
           const started = Date.now()
-          const events = yield* eventsOf(model.pipe(Timeout.withTimeouts({ connect: "50 millis" })), prompt("hi"), via)
-          assert.isAbove(Date.now() - started, 100)
+          const events = yield* eventsOf(model.pipe(Timeout.withTimeouts({ connect: "500 millis" })), prompt("hi"), via)
+          // the body outlasts the connect timeout, whose margin is wide enough for a loaded machine to send
+          // the headers in time
+          assert.isAbove(Date.now() - started, 600)
           const text = events.map((event) => (event._tag === "TextDelta" ? event.text : ""))
           assert.strictEqual(text.join(""), "a b c d")
           const [request] = yield* emulator.requests

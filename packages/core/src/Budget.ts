@@ -878,26 +878,25 @@ const apply = <E, R, RC>(
       if (faces !== undefined) {
         // a store and a tokenizer in the process, nobody listening: reserve and settle in plain
         // code, in one uninterruptible region (the reservation is settled on every exit)
-        return Effect.uninterruptibleMask((restore) =>
-          Effect.suspend(() => {
-            const use = (plan: Plan) =>
-              Effect.matchCauseEffect(restore(Effect.suspend(() => call(plan.request))), {
-                onFailure: (cause) => {
-                  if (streamed === undefined || (streamed.finish === undefined && streamed.text.length === 0)) {
-                    faces.store.release(plan.id)
-                    return Effect.failCause(cause)
-                  }
-                  return Effect.zipRight(settleStreamed(context, plan, streamed), Effect.failCause(cause))
-                },
-                onSuccess: (completion) => {
-                  enforcer.commitNow(context, faces.store, plan, completion, clockOf(fiber).unsafeCurrentTimeMillis())
-                  return Effect.succeed(completion)
+        return Effect.uninterruptibleMask((restore) => {
+          // (the mask's body runs when the effect does: the reservation is made then, uninterruptibly)
+          const use = (plan: Plan) =>
+            Effect.matchCauseEffect(restore(Effect.suspend(() => call(plan.request))), {
+              onFailure: (cause) => {
+                if (streamed === undefined || (streamed.finish === undefined && streamed.text.length === 0)) {
+                  faces.store.release(plan.id)
+                  return Effect.failCause(cause)
                 }
-              })
-            const reserved = enforcer.reserveNow(context, faces, fiber, self.provider, self.model, request)
-            return Effect.isEffect(reserved) ? Effect.flatMap(reserved, use) : use(reserved)
-          })
-        )
+                return Effect.zipRight(settleStreamed(context, plan, streamed), Effect.failCause(cause))
+              },
+              onSuccess: (completion) => {
+                enforcer.commitNow(context, faces.store, plan, completion, clockOf(fiber).unsafeCurrentTimeMillis())
+                return Effect.succeed(completion)
+              }
+            })
+          const reserved = enforcer.reserveNow(context, faces, fiber, self.provider, self.model, request)
+          return Effect.isEffect(reserved) ? Effect.flatMap(reserved, use) : use(reserved)
+        })
       }
       return Effect.acquireUseRelease(
         enforcer.reserve(context, self.provider, self.model, request),

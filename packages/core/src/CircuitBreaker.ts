@@ -40,6 +40,7 @@ import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as BreakerStore from "./BreakerStore.js"
 import * as CallEvent from "./CallEvent.js"
+import { afterExit } from "./internal/afterExit.js"
 import { type Given, Known, withGivenAndClock } from "./internal/given.js"
 import * as internal from "./internal/resilienceTrail.js"
 import * as internalStream from "./internal/stream.js"
@@ -175,10 +176,11 @@ const withConfig = <E, R, RS = never>(
     }
     return Cause.isInterruptedOnly(exit.cause) ? "cancelled" : "failure"
   }
-  const changed = (model: string, transition: BreakerStore.Transition | undefined) =>
-    transition === undefined
-      ? Effect.void
-      : CallEvent.emit({ _tag: "CircuitStateChanged", provider, model, from: transition.from, to: transition.to })
+  const changed = (model: string, transition: BreakerStore.Transition): Effect.Effect<void> =>
+    CallEvent.emit({ _tag: "CircuitStateChanged", provider, model, from: transition.from, to: transition.to })
+  /** What a call's end changed: nothing to run, or the `CircuitStateChanged` event. */
+  const afterRecord = (model: string, transition: BreakerStore.Transition | undefined) =>
+    transition === undefined ? undefined : changed(model, transition)
   const decided = <A, E2, R2>(
     model: string,
     decision: BreakerStore.Decision,
@@ -196,7 +198,7 @@ const withConfig = <E, R, RS = never>(
   }
   const guard = <A, E2, R2>(
     model: string,
-    f: (record: (exit: Exit.Exit<unknown, unknown>) => Effect.Effect<void>) => Effect.Effect<A, E2, R2>
+    f: (record: (exit: Exit.Exit<unknown, unknown>) => Effect.Effect<void> | undefined) => Effect.Effect<A, E2, R2>
   ): Effect.Effect<A, E2 | LlmError.CircuitOpen, R2 | RS> => {
     const k = keyOf(model)
     return withGivenAndClock(given, (store, clock) => {
@@ -207,7 +209,9 @@ const withConfig = <E, R, RS = never>(
           model,
           sync.acquire(k, cfg, clock.unsafeCurrentTimeMillis()),
           (probe) =>
-            f((exit) => changed(model, sync.record(k, cfg, clock.unsafeCurrentTimeMillis(), outcomeOf(exit), probe)))
+            f((exit) =>
+              afterRecord(model, sync.record(k, cfg, clock.unsafeCurrentTimeMillis(), outcomeOf(exit), probe))
+            )
         )
       }
       return Effect.flatMap(
@@ -217,7 +221,7 @@ const withConfig = <E, R, RS = never>(
             f((exit) =>
               Effect.flatMap(
                 store.record(k, cfg, clock.unsafeCurrentTimeMillis(), outcomeOf(exit), probe),
-                (transition) => changed(model, transition)
+                (transition) => afterRecord(model, transition) ?? Effect.void
               )
             ))
       )
@@ -226,7 +230,7 @@ const withConfig = <E, R, RS = never>(
   return LanguageModel.transform(self, {
     keepsDeadlines: true,
     generate: (generate) => (request) =>
-      guard(request.model ?? self.model, (record) => Effect.onExit(generate(request), record)),
+      guard(request.model ?? self.model, (record) => afterExit(generate(request), record)),
     streamEach: (streamEach) => (request, onEvent) =>
       guard(request.model ?? self.model, (record) => {
         // a caller that stops reading after the provider answered ends the call by interruption: as
@@ -236,7 +240,7 @@ const withConfig = <E, R, RS = never>(
           answered = true
           return onEvent(event)
         }
-        return Effect.onExit(
+        return afterExit(
           streamEach(request, each),
           (exit) =>
             record(answered && exit._tag === "Failure" && Cause.isInterruptedOnly(exit.cause) ? Exit.void : exit)
@@ -244,7 +248,10 @@ const withConfig = <E, R, RS = never>(
       }),
     stream: (stream) => (request) =>
       internalStream.unwrap(
-        guard(request.model ?? self.model, (record) => Effect.succeed(Stream.ensuringWith(stream(request), record)))
+        guard(
+          request.model ?? self.model,
+          (record) => Effect.succeed(Stream.ensuringWith(stream(request), (exit) => record(exit) ?? Effect.void))
+        )
       )
   })
 }

@@ -295,6 +295,11 @@ export const layerLedger: Layer.Layer<UsageLedger.UsageLedger, never, UsageLedge
     Effect.gen(function*() {
       const ledger = yield* UsageLedger.UsageLedger
       const monitor = yield* SpendMonitor
-      return { ...ledger, record: (entry) => Effect.zipRight(ledger.record(entry), monitor.observe(entry)) }
+      // no plain `recordSync`: every record goes through the monitor
+      return {
+        ...ledger,
+        record: (entry) => Effect.zipRight(ledger.record(entry), monitor.observe(entry)),
+        recordSync: undefined
+      }
     })
   )

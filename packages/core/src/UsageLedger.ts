@@ -46,6 +46,7 @@ import * as Stream from "effect/Stream"
 import type { CacheStatus, Completion, Usage } from "./Completion.js"
 import { emptyUsage } from "./Completion.js"
 import type { GenerateRequest } from "./GenerateRequest.js"
+import { afterExit } from "./internal/afterExit.js"
 import { type Given, Known, withGivenAndClock } from "./internal/given.js"
 import * as internalStream from "./internal/stream.js"
 import * as InvalidOptions from "./InvalidOptions.js"
@@ -135,6 +136,12 @@ export type GroupBy = "user" | "feature" | "model" | "provider" | "tier" | "outc
  */
 export interface Service {
   readonly record: (entry: Entry) => Effect.Effect<void>
+  /**
+   * `record` in plain code, for a ledger that can record without an effect (the memory ledger):
+   * the policy then records a call with no effect of its own. Optional; it must record into the
+   * same ledger as `record`.
+   */
+  readonly recordSync?: ((entry: Entry) => void) | undefined
   readonly entries: (query?: Query) => Effect.Effect<ReadonlyArray<Entry>>
   readonly totals: (query?: Query) => Effect.Effect<Totals>
   /** Totals per value of `by`; entries without that value are grouped under `"(none)"`. */
@@ -244,13 +251,14 @@ const buildMemory = (options: MemoryOptions | undefined): Service => {
       (query.outcome === undefined || e.outcome === query.outcome)
     )
   }
+  const recordSync = (entry: Entry): void => {
+    log.push(entry)
+    // trim in batches so a full ledger does not copy itself on every call
+    if (log.length > max + Math.max(16, max >> 3)) log = log.slice(log.length - max)
+  }
   return {
-    record: (entry) =>
-      Effect.sync(() => {
-        log.push(entry)
-        // trim in batches so a full ledger does not copy itself on every call
-        if (log.length > max + Math.max(16, max >> 3)) log = log.slice(log.length - max)
-      }),
+    record: (entry) => Effect.sync(() => recordSync(entry)),
+    recordSync,
     entries: (query) => Effect.map(Clock.currentTimeMillis, (now) => select(query, now)),
     totals: (query) => Effect.map(Clock.currentTimeMillis, (now) => select(query, now).reduce(addEntry, emptyTotals)),
     totalsBy: (by, query) =>
@@ -480,7 +488,9 @@ const apply = <E, R, RS>(
   ) => {
     const entry = entryOf(catalog, request, completion, outcome, started, now)
     if (withMetrics) unsafeUpdateMetrics(entry)
-    return ledger.record(entry)
+    if (ledger.recordSync === undefined) return ledger.record(entry)
+    ledger.recordSync(entry)
+    return undefined
   }
 
   return LanguageModel.transform(self, {
@@ -488,7 +498,7 @@ const apply = <E, R, RS>(
     generate: (generate) => (request) => {
       const recorded = ([ledger, catalog]: Services, clock: Clock.Clock) => {
         const started = clock.unsafeCurrentTimeMillis()
-        return Effect.onExit(generate(request), (exit) =>
+        return afterExit(generate(request), (exit) =>
           write(
             ledger,
             catalog,
@@ -511,7 +521,7 @@ const apply = <E, R, RS>(
           if (event._tag === "Finish") finish = event.completion
           return onEvent(event)
         }
-        return Effect.onExit(streamEach(request, each), (exit) =>
+        return afterExit(streamEach(request, each), (exit) =>
           write(
             ledger,
             catalog,
@@ -546,7 +556,7 @@ const apply = <E, R, RS>(
                     : outcomeOf(exit),
                   started,
                   clock.unsafeCurrentTimeMillis()
-                )
+                ) ?? Effect.void
               )
             )
           )

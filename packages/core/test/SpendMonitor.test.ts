@@ -1,8 +1,9 @@
 import * as AlertSink from "@effect-llm/core/AlertSink"
+import * as LanguageModel from "@effect-llm/core/LanguageModel"
 import * as SpendMonitor from "@effect-llm/core/SpendMonitor"
 import * as UsageLedger from "@effect-llm/core/UsageLedger"
 import { assert, describe, it } from "@effect/vitest"
-import { Clock, Duration, Effect, Layer, TestClock } from "effect"
+import { Clock, Duration, Effect, Layer, Stream, TestClock } from "effect"
 import { refusesFor } from "./invalidOptionsFixtures.js"
 
 const entry = (costUsd: number, user = "u1", feature = "chat") =>
@@ -117,6 +118,47 @@ describe("SpendMonitor", () => {
       // no sink in context: goes to the logger, does not fail
       yield* TestClock.adjust("2 minutes")
       yield* Effect.flatMap(entry(5), ledger.record)
+    }).pipe(
+      Effect.provide(
+        SpendMonitor.layerLedger.pipe(
+          Layer.provide(UsageLedger.layerMemory()),
+          Layer.provide(SpendMonitor.layer({ rate: { window: "1 minute", thresholdUsd: 1 } }))
+        )
+      )
+    ))
+})
+
+describe("SpendMonitor with the ledger policy", () => {
+  it.effect("calls recorded by UsageLedger.track over layerLedger reach the monitor (no plain record bypasses it)", () =>
+    Effect.gen(function*() {
+      const sink = AlertSink.makeMemory()
+      const model = LanguageModel.make({
+        provider: "openai",
+        model: "gpt-5-mini",
+        generate: () =>
+          Effect.succeed({
+            text: "ok",
+            finishReason: "stop",
+            usage: {
+              inputTokens: 10,
+              cachedInputTokens: 0,
+              cacheWriteInputTokens: 0,
+              outputTokens: 10,
+              reasoningTokens: 0
+            },
+            costUsd: 5,
+            provider: "openai",
+            model: "gpt-5-mini",
+            servedModel: "gpt-5-mini",
+            attempts: []
+          }),
+        stream: () => Stream.die("not streamed")
+      }).pipe(UsageLedger.track())
+      yield* model.generate({ messages: [{ role: "user", content: "hi" }] }).pipe(
+        Effect.provideService(AlertSink.AlertSink, sink)
+      )
+      assert.strictEqual((yield* (yield* UsageLedger.UsageLedger).totals()).calls, 1)
+      assert.strictEqual((yield* sink.alerts).length, 1)
     }).pipe(
       Effect.provide(
         SpendMonitor.layerLedger.pipe(

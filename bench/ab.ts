@@ -13,9 +13,8 @@ import * as os from "node:os"
 import * as path from "node:path"
 import type { setup } from "./ab-stacks.js"
 import { bundle } from "./bundle.js"
-import { median, now, progress, root, startEmulator } from "./harness.js"
-import { providers } from "./providers.js"
-import type { Replies } from "./replay.js"
+import { median, now, progress, root } from "./harness.js"
+import { captureFresh } from "./providers.js"
 
 const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3)
 const base = arg("base") ?? "HEAD"
@@ -47,13 +46,7 @@ const main = async () => {
     const build = path.join(root, "bench", "build")
     await bundle(path.join(root, "bench", "ab-stacks.ts"), path.join(build, "ab-head.mjs"), root)
     await bundle(path.join(root, "bench", "ab-stacks.ts"), path.join(build, "ab-base.mjs"), tree)
-    const emulator = await startEmulator(["--rate-limit-scale", "1000"])
-    const replies = new Map<string, Replies>()
-    try {
-      for (const provider of providers) replies.set(provider.name, await provider.capture(emulator))
-    } finally {
-      await emulator.stop()
-    }
+    const replies = await captureFresh()
     const wanted = (label: string) => only === undefined || label.includes(only)
     type Setup = typeof setup
     const head = await ((await import(path.join(build, "ab-head.mjs"))).setup as Setup)(replies, CALLS, wanted)

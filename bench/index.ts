@@ -26,7 +26,7 @@ import {
   workers,
   writeResults
 } from "./harness.js"
-import { type Provider, providers, request } from "./providers.js"
+import { captureAll, type Provider, providers, request } from "./providers.js"
 import { replayFetch, type Replies } from "./replay.js"
 import { cacheFigures, stacks } from "./stacks.js"
 
@@ -394,9 +394,9 @@ const main = async () => {
   const emulator = await startEmulator(["--rate-limit-scale", "1000"])
   if (process.argv.includes("--memory-only")) stacksToRun.length = 0
   // the answers the socket-free rows replay, captured while the emulator runs
-  const replies = new Map<string, Replies>()
+  let replies = new Map<string, Replies>()
   try {
-    for (const provider of providers) replies.set(provider.name, await provider.capture(emulator))
+    replies = await captureAll(emulator)
     if (stacksToRun.length > 0 && wanted("Effect Stream run")) await streamRunFloor()
     for (const provider of providers) {
       if (stacksToRun.length === 0) continue

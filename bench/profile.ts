@@ -10,9 +10,8 @@
  */
 import { Session } from "node:inspector/promises"
 import { setup } from "./ab-stacks.js"
-import { progress, startEmulator } from "./harness.js"
-import { providers } from "./providers.js"
-import type { Replies } from "./replay.js"
+import { progress } from "./harness.js"
+import { captureFresh } from "./providers.js"
 
 const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3)
 const labels = [arg("a"), arg("b")] as const
@@ -33,13 +32,7 @@ const main = async () => {
   if (labels[0] === undefined || labels[1] === undefined) {
     throw new Error(`bench:profile: give two stacks, --a="<label>" --b="<label>"`)
   }
-  const emulator = await startEmulator(["--rate-limit-scale", "1000"])
-  const replies = new Map<string, Replies>()
-  try {
-    for (const provider of providers) replies.set(provider.name, await provider.capture(emulator))
-  } finally {
-    await emulator.stop()
-  }
+  const replies = await captureFresh()
   const runs = await setup(replies, CALLS, (label) => label === labels[0] || label === labels[1])
   const sides: Array<Side> = labels.map((label) => {
     const found = runs.find((run) => run.label === label)

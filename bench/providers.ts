@@ -9,7 +9,7 @@ import type { GenerateRequest } from "@effect-llm/core/GenerateRequest"
 import { OpenAiClient, OpenAiLanguageModel } from "@effect-llm/openai"
 import { Layer, Redacted } from "effect"
 import OpenAI from "openai"
-import type { EmulatorProcess } from "./harness.js"
+import { type EmulatorProcess, startEmulator } from "./harness.js"
 import { captureReplies, type Replies } from "./replay.js"
 
 export const prompt = "Summarise the benefits of typed errors in two sentences."
@@ -99,3 +99,23 @@ export const providers: ReadonlyArray<Provider> = [
       )
   }
 ]
+
+/** Every provider's captured answers, from a running emulator. */
+export const captureAll = async (emulator: EmulatorProcess): Promise<Map<string, Replies>> => {
+  const replies = new Map<string, Replies>()
+  for (const provider of providers) replies.set(provider.name, await provider.capture(emulator))
+  return replies
+}
+
+/**
+ * {@link captureAll} from an emulator started for it and stopped after (the socket-free runs need
+ * nothing else of it). Its rate limits are scaled up as in `pnpm bench`.
+ */
+export const captureFresh = async (): Promise<Map<string, Replies>> => {
+  const emulator = await startEmulator(["--rate-limit-scale", "1000"])
+  try {
+    return await captureAll(emulator)
+  } finally {
+    await emulator.stop()
+  }
+}

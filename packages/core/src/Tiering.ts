@@ -353,15 +353,14 @@ export const cascade = <ES, RS, EL, RL>(
     )
 
   const stream = (request: GenerateRequest): Stream.Stream<StreamEvent.StreamEvent, ES | EL, RS | RL> => {
+    // the large answer's `Finish` as `escalate` makes it for `generate`: tagged, with the rejected small call
     const largeStream = (reason: string, rejected?: Completion) =>
       Stream.concat(
         Stream.execute(event(largeName, large, reason)),
-        rejected === undefined
-          ? tagStream(large.stream(request), largeName)
-          : Stream.mapEffect(large.stream(request), (e): Effect.Effect<StreamEvent.StreamEvent> =>
-            e._tag === "Finish"
-              ? Effect.map(withWasted(withTier(e.completion, largeName), rejected), StreamEvent.finish)
-              : Effect.succeed(e))
+        Stream.mapEffect(large.stream(request), (e): Effect.Effect<StreamEvent.StreamEvent> =>
+          e._tag === "Finish"
+            ? Effect.map(withWasted(withTier(e.completion, largeName), rejected), StreamEvent.finish)
+            : Effect.succeed(e))
       )
     if (acceptOf !== undefined) {
       // buffer the small answer so it can be checked before anything is emitted
@@ -409,13 +408,11 @@ export const cascade = <ES, RS, EL, RL>(
     rejected?: Completion
   ) =>
     Effect.flatMap(event(largeName, large, reason), () =>
-      rejected === undefined
-        ? tagEach(large, request, onEvent, largeName)
-        : mapFinish(
-          (onEvent) => large.streamEach(request, onEvent),
-          onEvent,
-          (completion) => withWasted(withTier(completion, largeName), rejected)
-        ))
+      mapFinish(
+        (onEvent) => large.streamEach(request, onEvent),
+        onEvent,
+        (completion) => withWasted(withTier(completion, largeName), rejected)
+      ))
 
   const streamEach = (
     request: GenerateRequest,

@@ -559,6 +559,30 @@ describe("Cache", () => {
         assert.strictEqual((yield* collect(model, ask("both"), "streamEach")).finish?.cache, "hit")
         assert.strictEqual(fake.state.calls, 1)
       }).pipe(Effect.provide(Store)))
+
+    it.effect("no Effect Stream is run below the cache: its upstream calls and streamEach use the model's streamEach", () =>
+      Effect.gen(function*() {
+        const fake = makeFake()
+        // the model below: its `stream` must never run; its `streamEach` is the fake's
+        const below = LanguageModel.make({
+          provider: fake.model.provider,
+          model: fake.model.model,
+          generate: fake.model.generate,
+          stream: () => Stream.dieMessage("the cache ran the model's stream"),
+          streamEach: fake.model.streamEach
+        })
+        fake.state.script.push({ chunks: ["x", "y"] }, { chunks: ["z"] })
+        const model = Cache.withCache(below)
+        // a stream caller's miss, then a streamEach hit of the stored answer
+        assert.strictEqual((yield* collect(model, ask("native"), "stream")).finish?.cache, "miss")
+        const hit = yield* collect(model, ask("native"), "streamEach")
+        assert.deepStrictEqual([hit.deltas, hit.finish?.cache], [["x", "y"], "hit"])
+        // a streamEach miss and a bypassed streamEach call
+        assert.strictEqual((yield* collect(model, ask("other"), "streamEach")).finish?.cache, "miss")
+        const bypassed = yield* collect(model, ask("hot", { temperature: 1 }), "streamEach")
+        assert.strictEqual(bypassed.finish?.cache, "bypass")
+        assert.strictEqual(fake.state.calls, 3)
+      }).pipe(Effect.provide(Store)))
   })
 
   describe("reporting", () => {

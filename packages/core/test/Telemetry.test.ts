@@ -35,6 +35,17 @@ const request = {
 
 const attributesOf = (span: ReadableSpan) => span.attributes
 
+/** The attributes every answered call of the fake provider records (its usage, finish reason and request id). */
+const answeredAttributes = {
+  "gen_ai.response.finish_reasons": ["stop"],
+  "gen_ai.usage.input_tokens": 120,
+  "gen_ai.usage.output_tokens": 42,
+  "gen_ai.usage.cache_read.input_tokens": 100,
+  "gen_ai.usage.cache_creation.input_tokens": 8,
+  "gen_ai.usage.reasoning.output_tokens": 12,
+  "effect_llm.request_id": "req_456"
+}
+
 describe("Telemetry spans", () => {
   it.scoped("a successful call: one CLIENT span with the GenAI attributes", () => {
     const sdk = makeSdk()
@@ -62,13 +73,7 @@ describe("Telemetry spans", () => {
         "server.port": 443,
         "gen_ai.response.id": "resp_123",
         "gen_ai.response.model": "t-success-2026-08-07",
-        "gen_ai.response.finish_reasons": ["stop"],
-        "gen_ai.usage.input_tokens": 120,
-        "gen_ai.usage.output_tokens": 42,
-        "gen_ai.usage.cache_read.input_tokens": 100,
-        "gen_ai.usage.cache_creation.input_tokens": 8,
-        "gen_ai.usage.reasoning.output_tokens": 12,
-        "effect_llm.request_id": "req_456",
+        ...answeredAttributes,
         "effect_llm.cost.usd": 0.0021
       })
 
@@ -690,13 +695,7 @@ describe("traceCall through stream and streamEach", () => {
           "effect_llm.attempts": 1,
           "gen_ai.response.id": "resp_123",
           "gen_ai.response.model": "t-each-ok-2026-08-07",
-          "gen_ai.response.finish_reasons": ["stop"],
-          "gen_ai.usage.input_tokens": 120,
-          "gen_ai.usage.output_tokens": 42,
-          "gen_ai.usage.cache_read.input_tokens": 100,
-          "gen_ai.usage.cache_creation.input_tokens": 8,
-          "gen_ai.usage.reasoning.output_tokens": 12,
-          "effect_llm.request_id": "req_456",
+          ...answeredAttributes,
           "effect_llm.cost.usd": 0.004
         },
         status: 1 // OK
